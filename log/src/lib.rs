@@ -1,0 +1,48 @@
+//! Kafka's partition log, as in `kafka.log` (Log, LogSegment, OffsetIndex, TimeIndex, LogManager).
+//!
+//! The log knows nothing about replication, ZooKeeper or the network: the broker hands it record
+//! batches (already framed, magic 2) and asks it for file slices to send. Every on-disk format here
+//! is Kafka 2.8's byte for byte, so a Kafka `DumpLogSegments` can read our segments.
+//!
+//! Layout (see `docs/ARCHITECTURE.md`):
+//! - [`batch`]: the record batch v2 header, validation (magic, sizes, count, CRC-32C) and the in-place
+//!   rewrite of base offset and partition leader epoch.
+//! - [`index`]: `.index` (offset → position) and `.timeindex` (timestamp → offset).
+//! - [`segment`]: one `LogSegment` = `.log` + `.index` + `.timeindex` named by the 20-digit base offset.
+//! - [`log`]: one partition's `Log`: append, read, roll, recovery, retention, flush.
+//! - [`checkpoint`]: the offset checkpoint file format shared by recovery points and high watermarks.
+//! - [`manager`]: `LogManager`: log dirs, `meta.properties`, clean-shutdown marker, recovery points.
+
+pub mod batch;
+pub mod checkpoint;
+pub mod config;
+pub mod error;
+pub mod index;
+pub mod log;
+pub mod manager;
+pub mod segment;
+
+pub use batch::{BatchHeader, RECORD_BATCH_OVERHEAD};
+pub use config::LogConfig;
+pub use error::LogError;
+pub use log::{FetchDataInfo, FileSlice, Log, LogAppendInfo, TimestampOffset};
+pub use manager::{LogManager, MetaProperties};
+
+/// A topic and partition, Kafka's `TopicPartition`. Displays as `topic-partition`, the log dir name.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TopicPartition {
+    pub topic: String,
+    pub partition: i32,
+}
+
+impl TopicPartition {
+    pub fn new(topic: impl Into<String>, partition: i32) -> Self {
+        TopicPartition { topic: topic.into(), partition }
+    }
+}
+
+impl std::fmt::Display for TopicPartition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}-{}", self.topic, self.partition)
+    }
+}
