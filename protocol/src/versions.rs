@@ -1,0 +1,57 @@
+//! The API keys and version ranges Odradek serves, advertised verbatim in ApiVersions.
+//!
+//! The ranges follow `../shared/reference/kafka-clients.md` §4.1/§4.3: Kafka 2.3's client-facing
+//! ranges (non-flexible, so no client ever needs tagged fields except the ApiVersions probe),
+//! trimmed at the bottom to what is implemented, and each containing the single versions old
+//! librdkafka checks for (Produce 3, Fetch 4, ListOffsets 1, ApiVersions 0). Fetch stops at 11:
+//! v12 is flexible and v13+ addresses topics by id. The control-plane APIs carry the versions a
+//! 2.8 controller sends (LeaderAndIsr 5, StopReplica 3, UpdateMetadata 7) and everything below
+//! them, all of which the `kafka-protocol` codec handles.
+
+use kafka_protocol::messages::ApiKey;
+
+/// `(api key, min version, max version)` for every API the broker implements.
+pub const SUPPORTED_APIS: &[(ApiKey, i16, i16)] = &[
+    (ApiKey::Produce, 3, 7),
+    (ApiKey::Fetch, 4, 11),
+    (ApiKey::ListOffsets, 1, 5),
+    (ApiKey::Metadata, 1, 8),
+    (ApiKey::LeaderAndIsr, 0, 5),
+    (ApiKey::StopReplica, 0, 3),
+    (ApiKey::UpdateMetadata, 0, 7),
+    (ApiKey::ApiVersions, 0, 3),
+];
+
+/// The advertised `(min, max)` for `api_key`, if served at all.
+pub fn supported_range(api_key: ApiKey) -> Option<(i16, i16)> {
+    SUPPORTED_APIS.iter().find(|(k, _, _)| *k == api_key).map(|&(_, min, max)| (min, max))
+}
+
+/// Whether the broker serves `api_key` at `version`.
+pub fn is_supported(api_key: ApiKey, version: i16) -> bool {
+    supported_range(api_key).is_some_and(|(min, max)| (min..=max).contains(&version))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_advertised_range_is_within_the_codec() {
+        for &(key, min, max) in SUPPORTED_APIS {
+            let codec = key.valid_versions();
+            assert!(min <= max, "{key:?}");
+            assert!(codec.min <= min && max <= codec.max, "{key:?} {min}-{max} outside codec {codec:?}");
+        }
+    }
+
+    #[test]
+    fn old_librdkafka_feature_versions_are_inside() {
+        // kafka-clients.md §4.1: librdkafka < 2.11.1 checks these exact versions.
+        for (key, v) in [(ApiKey::Produce, 3), (ApiKey::Fetch, 4), (ApiKey::ListOffsets, 1), (ApiKey::ApiVersions, 0), (ApiKey::Metadata, 1)] {
+            assert!(is_supported(key, v), "{key:?} v{v}");
+        }
+        assert!(!is_supported(ApiKey::Fetch, 12), "flexible Fetch needs its own zero-copy encoding");
+        assert!(!is_supported(ApiKey::OffsetCommit, 2));
+    }
+}
