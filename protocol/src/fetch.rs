@@ -43,7 +43,8 @@ pub struct FetchPartition<R> {
     /// `(producer_id, first_offset)`; `None` encodes as a null array.
     pub aborted_transactions: Option<Vec<(i64, i64)>>,
     pub preferred_read_replica: i32,
-    /// `None` encodes as null records (length −1).
+    /// `None` encodes as empty records (length 0): Kafka 2.8 answers partitions without data,
+    /// errors included, with `MemoryRecords.EMPTY`, never with null records.
     pub records: Option<R>,
 }
 
@@ -132,7 +133,7 @@ impl<R: RegionLen> ZeroCopyFetchResponse<R> {
                     buf.put_i32(p.preferred_read_replica);
                 }
                 match p.records {
-                    None => buf.put_i32(-1),
+                    None => buf.put_i32(0),
                     Some(region) => {
                         buf.put_i32(region.region_len() as i32);
                         parts.push(Part::Bytes(buf.split().freeze()));
@@ -209,7 +210,7 @@ mod tests {
                                 .collect()
                         });
                         d.preferred_read_replica = BrokerId(p.preferred_read_replica);
-                        d.records = p.records.clone();
+                        d.records = Some(p.records.clone().unwrap_or_default());
                         d
                     })
                     .collect();

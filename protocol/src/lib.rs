@@ -9,6 +9,7 @@
 //! and accepts on the wire. Invariant: a version is in that table only if the broker implements it.
 
 pub mod error;
+pub mod error_codes;
 pub mod fetch;
 pub mod request;
 pub mod response;

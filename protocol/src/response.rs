@@ -46,8 +46,7 @@ pub fn api_versions_body(error_code: i16) -> ApiVersionsResponse {
 /// and the int32-counted list of supported APIs, key 18 included) under a v0 response header,
 /// exactly what clients decode before retrying at our maximum (kafka-clients.md §4.5-1).
 pub fn unsupported_api_versions_response(correlation_id: i32) -> Bytes {
-    const UNSUPPORTED_VERSION: i16 = 35;
-    let body = ResponseKind::ApiVersions(api_versions_body(UNSUPPORTED_VERSION));
+    let body = ResponseKind::ApiVersions(api_versions_body(crate::error_codes::UNSUPPORTED_VERSION));
     // Invariant: ApiVersions v0 encodes any list of (i16, i16, i16) entries.
     encode_response(ApiKey::ApiVersions, 0, correlation_id, &body).expect("ApiVersions v0 always encodes")
 }

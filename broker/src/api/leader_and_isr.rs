@@ -1,0 +1,66 @@
+//! LeaderAndIsr (key 4), v0–5: the controller makes this broker leader or follower of
+//! partitions (reference §3.2). v0–1 carry a flat partition list; v2+ group it by topic; v5
+//! answers grouped by topic id.
+
+use kafka_protocol::messages::leader_and_isr_request::LeaderAndIsrPartitionState;
+use kafka_protocol::messages::leader_and_isr_response::{LeaderAndIsrPartitionError, LeaderAndIsrTopicError};
+use kafka_protocol::messages::{LeaderAndIsrRequest, LeaderAndIsrResponse, ResponseKind, TopicName};
+use kafka_protocol::protocol::StrBytes;
+use uuid::Uuid;
+
+use super::KafkaApis;
+use crate::partition::LeaderAndIsrState;
+use crate::replica_manager::LeaderAndIsrPartition;
+
+fn to_partition(topic: &str, topic_id: Uuid, s: &LeaderAndIsrPartitionState) -> LeaderAndIsrPartition {
+    LeaderAndIsrPartition {
+        topic: topic.to_string(),
+        partition: s.partition_index,
+        state: LeaderAndIsrState {
+            topic_id,
+            controller_epoch: s.controller_epoch,
+            leader: s.leader.0,
+            leader_epoch: s.leader_epoch,
+            isr: s.isr.iter().map(|b| b.0).collect(),
+            zk_version: s.partition_epoch,
+            replicas: s.replicas.iter().map(|b| b.0).collect(),
+            is_new: s.is_new,
+        },
+    }
+}
+
+impl KafkaApis {
+    pub(super) fn handle_leader_and_isr(&self, request: LeaderAndIsrRequest, version: i16) -> ResponseKind {
+        let mut partitions: Vec<LeaderAndIsrPartition> =
+            request.ungrouped_partition_states.iter().map(|s| to_partition(s.topic_name.0.as_str(), Uuid::nil(), s)).collect();
+        for t in &request.topic_states {
+            partitions.extend(t.partition_states.iter().map(|s| to_partition(t.topic_name.0.as_str(), t.topic_id, s)));
+        }
+        let mut response = LeaderAndIsrResponse::default();
+        match self.replica_manager.become_leader_or_follower(request.controller_epoch, request.broker_epoch, partitions) {
+            Err(e) => response.error_code = e.code(),
+            Ok(results) => {
+                for (topic, topic_id, partition, code) in results {
+                    let mut err = LeaderAndIsrPartitionError::default();
+                    err.topic_name = TopicName(StrBytes::from_string(topic));
+                    err.partition_index = partition;
+                    err.error_code = code;
+                    if version >= 5 {
+                        match response.topics.iter_mut().find(|t| t.topic_id == topic_id) {
+                            Some(t) => t.partition_errors.push(err),
+                            None => {
+                                let mut t = LeaderAndIsrTopicError::default();
+                                t.topic_id = topic_id;
+                                t.partition_errors.push(err);
+                                response.topics.push(t);
+                            }
+                        }
+                    } else {
+                        response.partition_errors.push(err);
+                    }
+                }
+            }
+        }
+        ResponseKind::LeaderAndIsr(response)
+    }
+}

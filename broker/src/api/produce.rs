@@ -1,0 +1,101 @@
+//! Produce (key 0), v3–7: append each partition's batch on the leader.
+//!
+//! - `acks` must be −1, 0 or 1 (else INVALID_REQUIRED_ACKS for every partition).
+//! - Magic-2 produce data must be exactly one batch per partition (INVALID_RECORD otherwise);
+//!   the log validates the batch (CORRUPT_MESSAGE, MESSAGE_TOO_LARGE, ...) and assigns offsets.
+//! - acks=1 and acks=−1 are answered after the local append. acks=−1 waiting for the ISR (produce
+//!   purgatory) comes with replication; while a partition has a single replica the local append
+//!   is all the ISR there is.
+//! - acks=0 gets no response; if any partition failed, the connection is closed so the client
+//!   notices (Kafka's behaviour).
+
+use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
+use kafka_protocol::messages::{ApiKey, ProduceRequest, ProduceResponse, ResponseKind};
+use odradek_log::BatchHeader;
+use odradek_protocol::error_codes as codes;
+use tracing::debug;
+
+use super::{now_ms, respond, KafkaApis};
+use crate::errors::log_error_code;
+use crate::network::Response;
+
+impl KafkaApis {
+    pub(super) fn handle_produce(&self, request: ProduceRequest, version: i16, correlation_id: i32) -> Response {
+        let acks = request.acks;
+        let valid_acks = matches!(acks, -1..=1);
+        let now = now_ms();
+        let mut any_error = false;
+        let mut response = ProduceResponse::default();
+        for topic in request.topic_data {
+            let name = topic.name.0.as_str();
+            let mut topic_response = TopicProduceResponse::default();
+            topic_response.name = topic.name.clone();
+            for data in topic.partition_data {
+                let mut part = PartitionProduceResponse::default();
+                part.index = data.index;
+                part.base_offset = -1;
+                part.log_append_time_ms = -1;
+                part.log_start_offset = -1;
+                let records = data.records.unwrap_or_default();
+                part.error_code = if !valid_acks {
+                    codes::INVALID_REQUIRED_ACKS
+                } else if let Err(code) = exactly_one_batch(&records) {
+                    code
+                } else {
+                    match self.replica_manager.partition(name, data.index) {
+                        None => codes::UNKNOWN_TOPIC_OR_PARTITION,
+                        Some(partition) => match partition.append_records_to_leader(&records, now) {
+                            Err(e) => e.code(),
+                            Ok(Err(e)) => {
+                                debug!(partition = %partition.tp, error = %e, "produce rejected");
+                                log_error_code(&e)
+                            }
+                            Ok(Ok(info)) => {
+                                part.base_offset = info.first_offset;
+                                part.log_start_offset = info.log_start_offset;
+                                codes::NONE
+                            }
+                        },
+                    }
+                };
+                any_error |= part.error_code != codes::NONE;
+                topic_response.partition_responses.push(part);
+            }
+            response.responses.push(topic_response);
+        }
+        if acks == 0 {
+            return if any_error { Response::Close } else { Response::NoResponse };
+        }
+        respond(ApiKey::Produce, version, correlation_id, &ResponseKind::Produce(response))
+    }
+}
+
+/// Kafka's rule for magic-2 produce data: exactly one record batch. A truncated or garbled
+/// single batch is left to the log's validation (CORRUPT_MESSAGE).
+fn exactly_one_batch(records: &[u8]) -> Result<(), i16> {
+    if records.is_empty() {
+        return Err(codes::INVALID_RECORD);
+    }
+    match BatchHeader::parse(records) {
+        Some(h) if h.batch_length >= 0 && h.total_size() < records.len() => Err(codes::INVALID_RECORD),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn more_than_one_batch_or_nothing_is_invalid_record() {
+        assert_eq!(exactly_one_batch(&[]), Err(codes::INVALID_RECORD));
+        let mut batch = vec![0u8; 70];
+        batch[8..12].copy_from_slice(&58i32.to_be_bytes()); // 70 - 12
+        batch[16] = 2;
+        assert_eq!(exactly_one_batch(&batch), Ok(()));
+        let mut two = batch.clone();
+        two.extend_from_slice(&batch);
+        assert_eq!(exactly_one_batch(&two), Err(codes::INVALID_RECORD));
+        assert_eq!(exactly_one_batch(&batch[..30]), Ok(()), "left to the log to call corrupt");
+    }
+}

@@ -1,0 +1,337 @@
+//! `server.properties`: Kafka's key names and defaults (2.8, reference Appendix A), parsed from a
+//! Java-properties file plus `--override key=value` pairs.
+//!
+//! Invariant: every key the broker reads is declared in [`KNOWN_KEYS`]; an unknown key, a value of
+//! the wrong type or out of range stops startup with one line naming the key. Keys Kafka has but
+//! this broker does not use yet (thread counts, socket buffers, ...) are accepted and listed in
+//! [`ACCEPTED_UNUSED_KEYS`] so a stock Kafka `server.properties` starts unchanged.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use odradek_log::LogConfig;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("unknown configuration key '{0}'")]
+    UnknownKey(String),
+    #[error("invalid value '{value}' for configuration key '{key}': {reason}")]
+    InvalidValue { key: String, value: String, reason: String },
+    #[error("malformed --override '{0}': expected key=value")]
+    MalformedOverride(String),
+    #[error("missing required configuration key '{0}'")]
+    Missing(&'static str),
+}
+
+/// Keys the broker interprets.
+pub const KNOWN_KEYS: &[&str] = &[
+    "broker.id",
+    "listeners",
+    "advertised.listeners",
+    "log.dirs",
+    "log.dir",
+    "num.partitions",
+    "default.replication.factor",
+    "auto.create.topics.enable",
+    "log.segment.bytes",
+    "log.roll.ms",
+    "log.roll.hours",
+    "log.retention.ms",
+    "log.retention.minutes",
+    "log.retention.hours",
+    "log.retention.bytes",
+    "log.retention.check.interval.ms",
+    "log.flush.interval.messages",
+    "log.flush.interval.ms",
+    "log.flush.scheduler.interval.ms",
+    "log.flush.offset.checkpoint.interval.ms",
+    "log.index.interval.bytes",
+    "log.index.size.max.bytes",
+    "log.segment.delete.delay.ms",
+    "message.max.bytes",
+    "socket.request.max.bytes",
+    "zookeeper.connect",
+    "zookeeper.session.timeout.ms",
+    "zookeeper.connection.timeout.ms",
+    "min.insync.replicas",
+    "unclean.leader.election.enable",
+    "delete.topic.enable",
+];
+
+/// Kafka keys accepted so stock config files work, but not acted on (yet).
+pub const ACCEPTED_UNUSED_KEYS: &[&str] = &[
+    "num.network.threads",
+    "num.io.threads",
+    "socket.send.buffer.bytes",
+    "socket.receive.buffer.bytes",
+    "num.recovery.threads.per.data.dir",
+    "offsets.topic.replication.factor",
+    "transaction.state.log.replication.factor",
+    "transaction.state.log.min.isr",
+    "group.initial.rebalance.delay.ms",
+    "log.cleaner.enable",
+    "inter.broker.protocol.version",
+    "log.message.format.version",
+];
+
+/// One listener, `PLAINTEXT://host:port`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Listener {
+    pub name: String,
+    /// Empty means all interfaces.
+    pub host: String,
+    pub port: u16,
+}
+
+/// The broker's configuration, Kafka's `KafkaConfig`.
+#[derive(Clone, Debug)]
+pub struct KafkaConfig {
+    pub broker_id: i32,
+    pub listener: Listener,
+    pub advertised_listener: Option<Listener>,
+    pub log_dirs: Vec<PathBuf>,
+    pub num_partitions: i32,
+    pub default_replication_factor: i16,
+    pub auto_create_topics_enable: bool,
+    pub log: LogConfig,
+    pub log_retention_check_interval_ms: i64,
+    pub log_flush_scheduler_interval_ms: i64,
+    pub log_flush_offset_checkpoint_interval_ms: i64,
+    pub message_max_bytes: u32,
+    pub socket_request_max_bytes: usize,
+    pub zookeeper_connect: Option<String>,
+    pub zookeeper_session_timeout_ms: i64,
+    pub zookeeper_connection_timeout_ms: Option<i64>,
+    pub min_insync_replicas: i32,
+    pub unclean_leader_election_enable: bool,
+    pub delete_topic_enable: bool,
+}
+
+impl KafkaConfig {
+    /// Reads `path` (if given) and applies `overrides` (`key=value`) on top.
+    pub fn load(path: Option<&Path>, overrides: &[String]) -> Result<KafkaConfig, ConfigError> {
+        let mut props = match path {
+            Some(p) => {
+                let text = std::fs::read_to_string(p).map_err(|source| ConfigError::Read { path: p.to_path_buf(), source })?;
+                parse_properties(&text)
+            }
+            None => BTreeMap::new(),
+        };
+        for o in overrides {
+            let (k, v) = o.split_once('=').ok_or_else(|| ConfigError::MalformedOverride(o.clone()))?;
+            if k.trim().is_empty() {
+                return Err(ConfigError::MalformedOverride(o.clone()));
+            }
+            props.insert(k.trim().to_string(), v.trim().to_string());
+        }
+        KafkaConfig::from_props(&props)
+    }
+
+    /// Builds the config from key/value pairs.
+    pub fn from_props(props: &BTreeMap<String, String>) -> Result<KafkaConfig, ConfigError> {
+        if let Some(k) = props.keys().find(|k| !KNOWN_KEYS.contains(&k.as_str()) && !ACCEPTED_UNUSED_KEYS.contains(&k.as_str())) {
+            return Err(ConfigError::UnknownKey(k.clone()));
+        }
+        let p = Props(props);
+        let broker_id: i32 = p.int("broker.id", -1, 0, i32::MAX as i64)? as i32;
+        if broker_id < 0 {
+            return Err(ConfigError::Missing("broker.id"));
+        }
+        let listener = parse_listener("listeners", p.str("listeners").unwrap_or("PLAINTEXT://:9092"))?;
+        let advertised_listener = p.str("advertised.listeners").map(|v| parse_listener("advertised.listeners", v)).transpose()?;
+        let dirs = p.str("log.dirs").or(p.str("log.dir")).unwrap_or("/tmp/kafka-logs");
+        let log_dirs: Vec<PathBuf> = dirs.split(',').map(str::trim).filter(|d| !d.is_empty()).map(PathBuf::from).collect();
+        if log_dirs.is_empty() {
+            return Err(invalid("log.dirs", dirs, "no directory given"));
+        }
+
+        let hour = 3_600_000i64;
+        let segment_ms = match (p.get("log.roll.ms"), p.get("log.roll.hours")) {
+            (Some(_), _) => p.int("log.roll.ms", 0, 1, i64::MAX)?,
+            (None, _) => p.int("log.roll.hours", 168, 1, i32::MAX as i64)? * hour,
+        };
+        let retention_ms = if p.get("log.retention.ms").is_some() {
+            p.int("log.retention.ms", 0, -1, i64::MAX)?
+        } else if p.get("log.retention.minutes").is_some() {
+            p.int("log.retention.minutes", 0, -1, i32::MAX as i64)?.max(-1) * 60_000
+        } else {
+            p.int("log.retention.hours", 168, -1, i32::MAX as i64)? * hour
+        };
+        let retention_ms = if retention_ms < 0 { -1 } else { retention_ms };
+        let flush_scheduler = p.int("log.flush.scheduler.interval.ms", i64::MAX, 1, i64::MAX)?;
+        let message_max_bytes = p.int("message.max.bytes", 1_048_588, 0, i32::MAX as i64)? as u32;
+        let log = LogConfig {
+            segment_bytes: p.int("log.segment.bytes", 1 << 30, 14, i32::MAX as i64)? as u64,
+            segment_ms,
+            max_index_size: p.int("log.index.size.max.bytes", 10 * 1024 * 1024, 4, i32::MAX as i64)? as u32,
+            index_interval_bytes: p.int("log.index.interval.bytes", 4096, 0, i32::MAX as i64)? as u32,
+            retention_ms,
+            retention_bytes: p.int("log.retention.bytes", -1, -1, i64::MAX)?,
+            flush_interval_messages: p.int("log.flush.interval.messages", i64::MAX, 1, i64::MAX)?,
+            // Kafka: log.flush.interval.ms unset falls back to the scheduler interval.
+            flush_interval_ms: p.int("log.flush.interval.ms", flush_scheduler, 0, i64::MAX)?,
+            max_message_bytes: message_max_bytes,
+            file_delete_delay_ms: p.int("log.segment.delete.delay.ms", 60_000, 0, i64::MAX)?,
+        };
+        Ok(KafkaConfig {
+            broker_id,
+            listener,
+            advertised_listener,
+            log_dirs,
+            num_partitions: p.int("num.partitions", 1, 1, i32::MAX as i64)? as i32,
+            default_replication_factor: p.int("default.replication.factor", 1, 1, i16::MAX as i64)? as i16,
+            auto_create_topics_enable: p.bool("auto.create.topics.enable", true)?,
+            log,
+            log_retention_check_interval_ms: p.int("log.retention.check.interval.ms", 300_000, 1, i64::MAX)?,
+            log_flush_scheduler_interval_ms: flush_scheduler,
+            log_flush_offset_checkpoint_interval_ms: p.int("log.flush.offset.checkpoint.interval.ms", 60_000, 0, i32::MAX as i64)?,
+            message_max_bytes,
+            socket_request_max_bytes: p.int("socket.request.max.bytes", 104_857_600, 1, i32::MAX as i64)? as usize,
+            zookeeper_connect: p.str("zookeeper.connect").map(str::to_string),
+            zookeeper_session_timeout_ms: p.int("zookeeper.session.timeout.ms", 18_000, 1, i32::MAX as i64)?,
+            zookeeper_connection_timeout_ms: p.get("zookeeper.connection.timeout.ms").map(|_| p.int("zookeeper.connection.timeout.ms", 0, 1, i32::MAX as i64)).transpose()?,
+            min_insync_replicas: p.int("min.insync.replicas", 1, 1, i32::MAX as i64)? as i32,
+            unclean_leader_election_enable: p.bool("unclean.leader.election.enable", false)?,
+            delete_topic_enable: p.bool("delete.topic.enable", true)?,
+        })
+    }
+
+    /// Keys present in `props` that are accepted but have no effect.
+    pub fn unused_keys(props: &BTreeMap<String, String>) -> Vec<String> {
+        props.keys().filter(|k| ACCEPTED_UNUSED_KEYS.contains(&k.as_str())).cloned().collect()
+    }
+}
+
+fn invalid(key: &str, value: &str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::InvalidValue { key: key.to_string(), value: value.to_string(), reason: reason.into() }
+}
+
+struct Props<'a>(&'a BTreeMap<String, String>);
+
+impl Props<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).map(String::as_str)
+    }
+    fn str(&self, key: &str) -> Option<&str> {
+        self.get(key).filter(|v| !v.is_empty())
+    }
+    fn int(&self, key: &str, default: i64, min: i64, max: i64) -> Result<i64, ConfigError> {
+        let Some(raw) = self.get(key) else { return Ok(default) };
+        let v: i64 = raw.parse().map_err(|_| invalid(key, raw, "expected an integer"))?;
+        if v < min || v > max {
+            return Err(invalid(key, raw, format!("must be between {min} and {max}")));
+        }
+        Ok(v)
+    }
+    fn bool(&self, key: &str, default: bool) -> Result<bool, ConfigError> {
+        match self.get(key) {
+            None => Ok(default),
+            Some(v) if v.eq_ignore_ascii_case("true") => Ok(true),
+            Some(v) if v.eq_ignore_ascii_case("false") => Ok(false),
+            Some(v) => Err(invalid(key, v, "expected true or false")),
+        }
+    }
+}
+
+/// Parses `PLAINTEXT://host:port` (a single listener; only PLAINTEXT is served).
+fn parse_listener(key: &str, value: &str) -> Result<Listener, ConfigError> {
+    let list: Vec<&str> = value.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+    let [one] = list.as_slice() else {
+        return Err(invalid(key, value, "exactly one listener is supported"));
+    };
+    let (name, rest) = one.split_once("://").ok_or_else(|| invalid(key, value, "expected NAME://host:port"))?;
+    if !name.eq_ignore_ascii_case("PLAINTEXT") {
+        return Err(invalid(key, value, "only PLAINTEXT listeners are supported"));
+    }
+    let (host, port) = rest.rsplit_once(':').ok_or_else(|| invalid(key, value, "expected NAME://host:port"))?;
+    let port: u16 = port.parse().map_err(|_| invalid(key, value, "port must be 0-65535"))?;
+    let host = host.trim_start_matches('[').trim_end_matches(']').to_string();
+    Ok(Listener { name: name.to_ascii_uppercase(), host, port })
+}
+
+/// Java-properties subset: `#`/`!` comments, `key=value`, `key: value` or `key value`,
+/// backslash line continuations.
+pub fn parse_properties(text: &str) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let mut logical = String::new();
+    for line in text.lines() {
+        let trimmed = line.trim_start();
+        if logical.is_empty() && (trimmed.starts_with('#') || trimmed.starts_with('!') || trimmed.is_empty()) {
+            continue;
+        }
+        if let Some(cont) = trimmed.strip_suffix('\\') {
+            logical.push_str(cont);
+            continue;
+        }
+        logical.push_str(trimmed);
+        let entry = std::mem::take(&mut logical);
+        let split = entry.find(['=', ':', ' ', '\t']);
+        let (k, v) = match split {
+            Some(i) => (&entry[..i], entry[i + 1..].trim_start_matches([' ', '\t', '=', ':'])),
+            None => (entry.as_str(), ""),
+        };
+        out.insert(k.trim().to_string(), v.trim().to_string());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(pairs: &[&str]) -> Result<KafkaConfig, ConfigError> {
+        let o: Vec<String> = pairs.iter().map(|s| s.to_string()).collect();
+        KafkaConfig::load(None, &o)
+    }
+
+    #[test]
+    fn defaults_are_kafkas() {
+        let c = load(&["broker.id=3"]).unwrap();
+        assert_eq!(c.broker_id, 3);
+        assert_eq!(c.listener, Listener { name: "PLAINTEXT".into(), host: "".into(), port: 9092 });
+        assert_eq!(c.log.segment_bytes, 1 << 30);
+        assert_eq!(c.log.retention_ms, 168 * 3_600_000);
+        assert_eq!(c.log.flush_interval_messages, i64::MAX);
+        assert_eq!(c.message_max_bytes, 1_048_588);
+        assert_eq!(c.socket_request_max_bytes, 104_857_600);
+        assert_eq!(c.log_dirs, vec![PathBuf::from("/tmp/kafka-logs")]);
+    }
+
+    #[test]
+    fn properties_file_syntax() {
+        let p = parse_properties("# comment\n! also\nbroker.id=1\nlog.dirs : /a,/b\nzookeeper.connect localhost:2181/x\nlisteners=PLAINTEXT://\\\n  127.0.0.1:9093\n\n");
+        assert_eq!(p["broker.id"], "1");
+        assert_eq!(p["log.dirs"], "/a,/b");
+        assert_eq!(p["zookeeper.connect"], "localhost:2181/x");
+        assert_eq!(p["listeners"], "PLAINTEXT://127.0.0.1:9093");
+        let c = KafkaConfig::from_props(&p).unwrap();
+        assert_eq!(c.log_dirs.len(), 2);
+        assert_eq!(c.listener.port, 9093);
+    }
+
+    #[test]
+    fn overrides_win_and_errors_name_the_key() {
+        let c = load(&["broker.id=1", "log.retention.ms=5", "log.retention.hours=1"]).unwrap();
+        assert_eq!(c.log.retention_ms, 5);
+        let e = load(&["broker.id=1", "log.segmnet.bytes=10"]).unwrap_err().to_string();
+        assert_eq!(e, "unknown configuration key 'log.segmnet.bytes'");
+        let e = load(&["broker.id=1", "log.segment.bytes=big"]).unwrap_err().to_string();
+        assert!(e.contains("'log.segment.bytes'") && e.contains("integer"), "{e}");
+        let e = load(&["broker.id=1", "log.segment.bytes=3"]).unwrap_err().to_string();
+        assert!(e.contains("between 14"), "{e}");
+        let e = load(&["broker.id=1", "listeners=SSL://:9093"]).unwrap_err().to_string();
+        assert!(e.contains("only PLAINTEXT"), "{e}");
+        assert!(matches!(load(&["nonsense"]), Err(ConfigError::MalformedOverride(_))));
+        assert!(matches!(load(&[]), Err(ConfigError::Missing("broker.id"))));
+        let e = load(&["broker.id=1", "auto.create.topics.enable=yes"]).unwrap_err().to_string();
+        assert!(e.contains("true or false"), "{e}");
+    }
+
+    #[test]
+    fn stock_kafka_keys_are_accepted() {
+        let c = load(&["broker.id=0", "num.network.threads=3", "socket.send.buffer.bytes=102400", "log.retention.check.interval.ms=300000"]);
+        assert!(c.is_ok());
+    }
+}

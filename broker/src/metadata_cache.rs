@@ -1,0 +1,135 @@
+//! `MetadataCache`: what the controller last told this broker through UpdateMetadata — live
+//! brokers, the controller id, and every partition's leader, replicas and ISR. Metadata requests
+//! are answered purely from here, as in Kafka (reference §3.4).
+//!
+//! Readers take an `Arc` snapshot; an update builds a new snapshot and swaps it in, so a Metadata
+//! response is always consistent with one UpdateMetadata.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
+
+use uuid::Uuid;
+
+/// A live broker's advertised endpoint.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BrokerEndpoint {
+    pub id: i32,
+    pub host: String,
+    pub port: i32,
+    pub rack: Option<String>,
+}
+
+/// One partition's state as the controller decided it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PartitionInfo {
+    pub controller_epoch: i32,
+    pub leader: i32,
+    pub leader_epoch: i32,
+    pub isr: Vec<i32>,
+    pub zk_version: i32,
+    pub replicas: Vec<i32>,
+    pub offline_replicas: Vec<i32>,
+}
+
+/// Leader value that marks a partition of a topic being deleted (`LeaderAndIsr.LeaderDuringDelete`).
+pub const LEADER_DURING_DELETE: i32 = -2;
+
+#[derive(Clone, Debug, Default)]
+pub struct TopicInfo {
+    pub id: Uuid,
+    pub partitions: BTreeMap<i32, PartitionInfo>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct MetadataSnapshot {
+    /// -1 until an UpdateMetadata names it.
+    pub controller_id: i32,
+    pub brokers: BTreeMap<i32, BrokerEndpoint>,
+    pub topics: BTreeMap<String, TopicInfo>,
+}
+
+/// The content of one UpdateMetadata request, version-independent.
+#[derive(Clone, Debug, Default)]
+pub struct MetadataDelta {
+    pub controller_id: i32,
+    /// The full live-broker list (UpdateMetadata always carries all of them).
+    pub live_brokers: Vec<BrokerEndpoint>,
+    /// `(topic, topic id, partition, state)`; leader −2 removes the partition.
+    pub partitions: Vec<(String, Uuid, i32, PartitionInfo)>,
+}
+
+impl MetadataSnapshot {
+    /// Applies a delta, Kafka's `MetadataCache.updateMetadata`.
+    pub fn apply(&self, delta: MetadataDelta) -> MetadataSnapshot {
+        let mut next = self.clone();
+        next.controller_id = delta.controller_id;
+        next.brokers = delta.live_brokers.into_iter().map(|b| (b.id, b)).collect();
+        for (topic, id, partition, state) in delta.partitions {
+            if state.leader == LEADER_DURING_DELETE {
+                if let Some(t) = next.topics.get_mut(&topic) {
+                    t.partitions.remove(&partition);
+                    if t.partitions.is_empty() {
+                        next.topics.remove(&topic);
+                    }
+                }
+                continue;
+            }
+            let t = next.topics.entry(topic).or_default();
+            if !id.is_nil() {
+                t.id = id;
+            }
+            t.partitions.insert(partition, state);
+        }
+        next
+    }
+}
+
+#[derive(Default)]
+pub struct MetadataCache {
+    current: RwLock<Arc<MetadataSnapshot>>,
+}
+
+impl MetadataCache {
+    pub fn new() -> MetadataCache {
+        MetadataCache { current: RwLock::new(Arc::new(MetadataSnapshot { controller_id: -1, ..Default::default() })) }
+    }
+
+    pub fn snapshot(&self) -> Arc<MetadataSnapshot> {
+        // A poisoned lock only means another thread panicked mid-swap; the Arc inside is intact.
+        self.current.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub fn update(&self, delta: MetadataDelta) {
+        let mut guard = self.current.write().unwrap_or_else(|e| e.into_inner());
+        let next = guard.apply(delta);
+        *guard = Arc::new(next);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(leader: i32) -> PartitionInfo {
+        PartitionInfo { controller_epoch: 1, leader, leader_epoch: 0, isr: vec![leader], zk_version: 0, replicas: vec![leader], offline_replicas: vec![] }
+    }
+
+    #[test]
+    fn brokers_are_replaced_partitions_are_merged_and_deleted() {
+        let cache = MetadataCache::new();
+        assert_eq!(cache.snapshot().controller_id, -1);
+        let b = |id| BrokerEndpoint { id, host: "h".into(), port: 9092 + id, rack: None };
+        let id = Uuid::new_v4();
+        cache.update(MetadataDelta {
+            controller_id: 1,
+            live_brokers: vec![b(1), b(2)],
+            partitions: vec![("t".into(), id, 0, state(1)), ("t".into(), id, 1, state(2))],
+        });
+        cache.update(MetadataDelta { controller_id: 2, live_brokers: vec![b(2)], partitions: vec![("t".into(), Uuid::nil(), 1, state(LEADER_DURING_DELETE))] });
+        let s = cache.snapshot();
+        assert_eq!(s.controller_id, 2);
+        assert_eq!(s.brokers.keys().copied().collect::<Vec<_>>(), vec![2]);
+        assert_eq!(s.topics["t"].partitions.keys().copied().collect::<Vec<_>>(), vec![0]);
+        assert_eq!(s.topics["t"].id, id);
+    }
+}

@@ -1,0 +1,157 @@
+//! The broker's lifecycle, Kafka's `KafkaServer.startup`/`shutdown`: log recovery, then the
+//! socket server and background tasks; on shutdown stop accepting, drain connections, then the
+//! clean log shutdown (flush, recovery-point checkpoint, `.kafka_cleanshutdown`).
+//!
+//! Shutdown is a named mechanism (mini-redis style): a `watch` flag every task selects on, and a
+//! completion channel each connection holds a sender of; when every sender is dropped, all
+//! in-flight requests have finished and the logs can be closed.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use odradek_log::{LogError, LogManager};
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+use tracing::{info, warn};
+
+use crate::api::{now_ms, KafkaApis};
+use crate::config::KafkaConfig;
+use crate::metadata_cache::{BrokerEndpoint, MetadataCache};
+use crate::network::{connection, NetworkMetrics};
+use crate::replica_manager::ReplicaManager;
+use crate::tasks;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BrokerError {
+    #[error("{0}")]
+    Log(#[from] LogError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: String, source: std::io::Error },
+    #[error("log recovery task failed: {0}")]
+    Join(String),
+}
+
+/// A running broker.
+pub struct BrokerHandle {
+    local_addr: SocketAddr,
+    endpoint: BrokerEndpoint,
+    metrics: Arc<NetworkMetrics>,
+    replica_manager: Arc<ReplicaManager>,
+    shutdown: watch::Sender<bool>,
+    connections_done: mpsc::Receiver<()>,
+    acceptor: JoinHandle<()>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+/// How long a clean shutdown waits for in-flight requests before closing the logs anyway.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub async fn start(config: KafkaConfig) -> Result<BrokerHandle, BrokerError> {
+    let config = Arc::new(config);
+    let dirs = config.log_dirs.clone();
+    let log_config = config.log.clone();
+    let broker_id = config.broker_id;
+    let log_manager = tokio::task::spawn_blocking(move || LogManager::startup(dirs, log_config, broker_id, now_ms()))
+        .await
+        .map_err(|e| BrokerError::Join(e.to_string()))??;
+    let log_manager = Arc::new(log_manager);
+
+    let bind = format!("{}:{}", if config.listener.host.is_empty() { "0.0.0.0" } else { &config.listener.host }, config.listener.port);
+    let listener = TcpListener::bind(&bind).await.map_err(|source| BrokerError::Bind { addr: bind.clone(), source })?;
+    let local_addr = listener.local_addr().map_err(|source| BrokerError::Bind { addr: bind.clone(), source })?;
+    let endpoint = advertised_endpoint(&config, local_addr);
+
+    let replica_manager = Arc::new(ReplicaManager::new(broker_id, Arc::clone(&log_manager)));
+    let metadata_cache = Arc::new(MetadataCache::new());
+    let metrics = Arc::new(NetworkMetrics::default());
+    let apis = Arc::new(KafkaApis::new(Arc::clone(&config), Arc::clone(&replica_manager), metadata_cache, Arc::clone(&metrics)));
+
+    let (shutdown, shutdown_rx) = watch::channel(false);
+    let (done_tx, connections_done) = mpsc::channel::<()>(1);
+    let acceptor = tokio::spawn(accept_loop(listener, apis, shutdown_rx.clone(), done_tx));
+    let flush_interval = config.log_flush_scheduler_interval_ms.min(config.log.flush_interval_ms);
+    let tasks = [
+        tasks::log_flusher::start(Arc::clone(&log_manager), flush_interval, shutdown_rx.clone()),
+        tasks::recovery_point_checkpoint::start(Arc::clone(&log_manager), config.log_flush_offset_checkpoint_interval_ms, shutdown_rx.clone()),
+        tasks::log_retention::start(Arc::clone(&replica_manager), config.log_retention_check_interval_ms, shutdown_rx.clone()),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    info!(broker_id, %local_addr, advertised = %format!("{}:{}", endpoint.host, endpoint.port), "broker started");
+    Ok(BrokerHandle { local_addr, endpoint, metrics, replica_manager, shutdown, connections_done, acceptor, tasks })
+}
+
+async fn accept_loop(listener: TcpListener, apis: Arc<KafkaApis>, mut shutdown: watch::Receiver<bool>, done: mpsc::Sender<()>) {
+    loop {
+        let accepted = tokio::select! {
+            _ = shutdown.changed() => return,
+            a = listener.accept() => a,
+        };
+        match accepted {
+            Ok((stream, peer)) => {
+                apis.metrics().connections_accepted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let (apis, shutdown, done) = (Arc::clone(&apis), shutdown.clone(), done.clone());
+                tokio::spawn(async move {
+                    connection::run(stream, peer, apis, shutdown).await;
+                    drop(done);
+                });
+            }
+            Err(e) => {
+                // EMFILE and friends: back off instead of spinning.
+                warn!(error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+/// The endpoint clients are told about: `advertised.listeners`, else `listeners`; an empty or
+/// wildcard host becomes the machine's host name, port 0 the port actually bound.
+fn advertised_endpoint(config: &KafkaConfig, bound: SocketAddr) -> BrokerEndpoint {
+    let listener = config.advertised_listener.as_ref().unwrap_or(&config.listener);
+    let host = match listener.host.as_str() {
+        "" | "0.0.0.0" | "::" => nix::unistd::gethostname().ok().and_then(|h| h.into_string().ok()).unwrap_or_else(|| "localhost".to_string()),
+        h => h.to_string(),
+    };
+    let port = if listener.port == 0 { bound.port() } else { listener.port };
+    BrokerEndpoint { id: config.broker_id, host, port: port as i32, rack: None }
+}
+
+impl BrokerHandle {
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    pub fn endpoint(&self) -> &BrokerEndpoint {
+        &self.endpoint
+    }
+
+    pub fn metrics(&self) -> &Arc<NetworkMetrics> {
+        &self.metrics
+    }
+
+    pub fn replica_manager(&self) -> &Arc<ReplicaManager> {
+        &self.replica_manager
+    }
+
+    /// Clean shutdown: stop accepting and reading, let in-flight requests finish, then flush and
+    /// close every log and leave the clean-shutdown marker.
+    pub async fn shutdown(mut self) -> Result<(), BrokerError> {
+        info!("shutting down");
+        let _ = self.shutdown.send(true);
+        let _ = self.acceptor.await;
+        for t in self.tasks.drain(..) {
+            let _ = t.await;
+        }
+        if tokio::time::timeout(DRAIN_TIMEOUT, self.connections_done.recv()).await.is_err() {
+            warn!("connections still busy after {DRAIN_TIMEOUT:?}; closing logs anyway");
+        }
+        let log_manager = Arc::clone(self.replica_manager.log_manager());
+        tokio::task::spawn_blocking(move || log_manager.shutdown()).await.map_err(|e| BrokerError::Join(e.to_string()))??;
+        info!(sendfile_bytes = self.metrics.sendfile_bytes(), copied_bytes = self.metrics.copied_bytes(), "shut down cleanly");
+        Ok(())
+    }
+}
