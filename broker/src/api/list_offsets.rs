@@ -13,7 +13,7 @@ pub const EARLIEST_TIMESTAMP: i64 = -2;
 pub const LATEST_TIMESTAMP: i64 = -1;
 
 impl KafkaApis {
-    pub(super) fn handle_list_offsets(&self, request: ListOffsetsRequest, _version: i16) -> ResponseKind {
+    pub(super) fn handle_list_offsets(&self, request: ListOffsetsRequest, version: i16) -> ResponseKind {
         let mut response = ListOffsetsResponse::default();
         for topic in request.topics {
             let name = topic.name.0.as_str();
@@ -35,7 +35,10 @@ impl KafkaApis {
                                 EARLIEST_TIMESTAMP => part.offset = log.log_start_offset(),
                                 LATEST_TIMESTAMP => {
                                     part.offset = partition.high_watermark();
-                                    part.leader_epoch = partition.leader_epoch();
+                                    if version >= 4 {
+                                        // The field exists from v4; the codec refuses it earlier.
+                                        part.leader_epoch = partition.leader_epoch();
+                                    }
                                 }
                                 ts => match log.fetch_offset_by_timestamp(ts) {
                                     Ok(Some(found)) => {
