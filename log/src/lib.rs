@@ -12,17 +12,27 @@
 //! - [`log`]: one partition's `Log`: append, read, roll, recovery, retention, flush.
 //! - [`checkpoint`]: the offset checkpoint file format shared by recovery points and high watermarks.
 //! - [`manager`]: `LogManager`: log dirs, `meta.properties`, clean-shutdown marker, recovery points.
+//! - Private helpers: `validator` (leader-append checks, Kafka's `LogValidator`), `file_records`
+//!   (positional batch reads from a `.log` file), `record` (record-header varints for
+//!   ListOffsets by timestamp), `meta_properties` (`meta.properties` read/write).
 
 pub mod batch;
 pub mod checkpoint;
 pub mod config;
 pub mod error;
+mod file_records;
 pub mod index;
 pub mod log;
 pub mod manager;
+mod meta_properties;
+mod record;
 pub mod segment;
+#[cfg(test)]
+mod test_util;
+mod validator;
 
 pub use batch::{BatchHeader, RECORD_BATCH_OVERHEAD};
+pub use checkpoint::OffsetCheckpointFile;
 pub use config::LogConfig;
 pub use error::LogError;
 pub use log::{FetchDataInfo, FileSlice, Log, LogAppendInfo, TimestampOffset};

@@ -1,14 +1,38 @@
 //! One partition's log, Kafka's `kafka.log.Log`: an ordered list of segments, appends to the
 //! active one, reads by offset, rolls, recovery, retention and flush.
 //!
-//! API CONTRACT (the broker codes against exactly this; bodies are filled in by the log work):
+//! API CONTRACT (the broker codes against exactly this; bodies are filled in by the log work).
+//!
+//! How the pieces fit (submodules: [`load`] = open and recovery, `read` = fetch and ListOffsets,
+//! `retention` = segment deletion):
+//! - Writers (append, roll, retention, close) serialise on one mutex, Kafka's `lock`.
+//! - Readers never take it. They snapshot the published log end ([`LogOffsetMetadata`]: offset,
+//!   segment, byte position; updated after each write completes) and the copy-on-write segment
+//!   list, then read with `pread` below that position. Invariant: a reader only sees whole batches.
+//! - The log has no clock: it uses the latest `now_ms` its callers passed.
+//! - Durability follows Kafka: no fsync on the produce path by default; a roll fsyncs the old
+//!   segment on a background thread and then advances the recovery point; `flush.messages` and
+//!   `flush.ms` trigger [`Log::flush`]. Invariant: everything below the recovery point, index
+//!   entries included, is on disk.
+
+mod follower;
+mod load;
+mod read;
+mod retention;
+#[cfg(test)]
+mod tests;
 
 use std::fs::File;
-use std::path::Path;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::thread::JoinHandle;
 
+use crate::checkpoint::fsync_dir;
 use crate::config::LogConfig;
-use crate::error::Result;
+use crate::error::{LogError, Result};
+use crate::segment::{lock, LogSegment, RollParams, Stamp};
+use crate::validator::validate_leader_append;
 use crate::TopicPartition;
 
 /// A region of a segment file, sent to the socket with `sendfile(2)` by the connection writer.
@@ -53,10 +77,65 @@ pub struct TimestampOffset {
     pub offset: i64,
 }
 
+/// Kafka's `LogOffsetMetadata` for the log end: the next offset and where it will be written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct LogOffsetMetadata {
+    pub offset: i64,
+    pub segment_base_offset: i64,
+    pub position: u64,
+}
+
+/// State only writers touch, behind [`Log::lock`].
+struct LogState {
+    closed: bool,
+}
+
+/// Directory-entry durability: segment files created or deleted bump `changed`; a flush that
+/// fsyncs the directory records the generation it covered in `synced`.
+#[derive(Default)]
+struct DirSync {
+    changed: AtomicU64,
+    synced: AtomicU64,
+}
+
 /// One partition's log. All methods take `&self`; appends are serialised by an internal lock,
 /// reads run concurrently with appends and see only fully written batches.
 pub struct Log {
-    _private: (),
+    dir: PathBuf,
+    tp: TopicPartition,
+    config: RwLock<LogConfig>,
+    /// Kafka's `lock`: serialises appends, rolls, retention and close.
+    lock: Mutex<LogState>,
+    /// Oldest first, never empty; replaced wholesale (copy-on-write) on roll and deletion.
+    segments: RwLock<Arc<Vec<Arc<LogSegment>>>>,
+    /// The published log end; readers never look past it.
+    end: Mutex<LogOffsetMetadata>,
+    log_start_offset: AtomicI64,
+    /// Shared with background roll flushes, which advance it when their fsync is done.
+    recovery_point: Arc<AtomicI64>,
+    last_flush_ms: AtomicI64,
+    clock_ms: AtomicI64,
+    dir_sync: Arc<DirSync>,
+    background_flushes: Mutex<Vec<JoinHandle<()>>>,
+}
+
+/// Index of the segment holding `offset` (largest base offset ≤ `offset`).
+pub(crate) fn floor_segment(segments: &[Arc<LogSegment>], offset: i64) -> Option<usize> {
+    segments.partition_point(|s| s.base_offset() <= offset).checked_sub(1)
+}
+
+/// Fsyncs `segments` (pending index entries first) and then, if segment files were created or
+/// deleted since the last time, the partition directory.
+fn flush_segments(segments: &[Arc<LogSegment>], dir: &Path, dir_sync: &DirSync) -> Result<()> {
+    for segment in segments {
+        segment.flush().map_err(|e| LogError::io(segment.log_path(), e))?;
+    }
+    let changed = dir_sync.changed.load(Ordering::Acquire);
+    if dir_sync.synced.load(Ordering::Acquire) < changed {
+        fsync_dir(dir).map_err(|e| LogError::io(dir, e))?;
+        dir_sync.synced.fetch_max(changed, Ordering::AcqRel);
+    }
+    Ok(())
 }
 
 impl Log {
@@ -66,14 +145,32 @@ impl Log {
     /// size, bad CRC) the segment is truncated there and later segments deleted; indexes of the
     /// recovered segments are rebuilt. `None` means the log was shut down cleanly: trust it all.
     pub fn open(dir: &Path, tp: TopicPartition, config: LogConfig, recovery_point: Option<i64>, now_ms: i64) -> Result<Log> {
-        let _ = (dir, tp, config, recovery_point, now_ms);
-        todo!()
+        std::fs::create_dir_all(dir).map_err(|e| LogError::io(dir, e))?;
+        let loaded = load::load_segments(dir, &tp, &config, recovery_point, now_ms)?;
+        let last = loaded.segments.last().cloned().ok_or_else(|| LogError::io(dir, std::io::Error::other("no segment after load")))?;
+        let end = LogOffsetMetadata { offset: loaded.log_end_offset, segment_base_offset: last.base_offset(), position: last.size() };
+        let log_start = loaded.segments[0].base_offset();
+        tracing::info!(partition = %tp, log_start_offset = log_start, log_end_offset = end.offset, segments = loaded.segments.len(), "loaded log");
+        Ok(Log {
+            dir: dir.to_path_buf(),
+            tp,
+            config: RwLock::new(config),
+            lock: Mutex::new(LogState { closed: false }),
+            segments: RwLock::new(Arc::new(loaded.segments)),
+            end: Mutex::new(end),
+            log_start_offset: AtomicI64::new(log_start),
+            recovery_point: Arc::new(AtomicI64::new(end.offset)),
+            last_flush_ms: AtomicI64::new(now_ms),
+            clock_ms: AtomicI64::new(now_ms),
+            dir_sync: Arc::new(DirSync::default()),
+            background_flushes: Mutex::new(Vec::new()),
+        })
     }
 
-    pub fn topic_partition(&self) -> &TopicPartition { todo!() }
-    pub fn dir(&self) -> &Path { todo!() }
-    pub fn config(&self) -> LogConfig { todo!() }
-    pub fn set_config(&self, config: LogConfig) { let _ = config; todo!() }
+    pub fn topic_partition(&self) -> &TopicPartition { &self.tp }
+    pub fn dir(&self) -> &Path { &self.dir }
+    pub fn config(&self) -> LogConfig { self.config.read().unwrap_or_else(|p| p.into_inner()).clone() }
+    pub fn set_config(&self, config: LogConfig) { *self.config.write().unwrap_or_else(|p| p.into_inner()) = config; }
 
     /// Appends a leader's record batches (one or more magic-2 batches back to back, as they came
     /// in a Produce request). Validates every batch before writing any (sizes, magic 2, CRC-32C,
@@ -81,59 +178,228 @@ impl Log {
     /// then assigns offsets from the log end and stamps `leader_epoch`, rewriting only BaseOffset
     /// and PartitionLeaderEpoch (outside the CRC range) and writing without copying the payload.
     /// Rolls first if needed. Fsyncs only when the flush policy says so.
+    ///
+    /// The whole append goes into one segment (as in Kafka), so the roll check uses its total
+    /// size, and a total above `segment.bytes` is `RecordListTooLarge`.
     pub fn append_as_leader(&self, records: &[u8], leader_epoch: i32, now_ms: i64) -> Result<LogAppendInfo> {
-        let _ = (records, leader_epoch, now_ms);
-        todo!()
-    }
-
-    /// Reads from `start_offset`: the slice starts at the batch containing it and spans at most
-    /// `max_bytes`, never past the end of the batch holding `max_offset - 1` (exclusive upper
-    /// bound, e.g. the high watermark) nor past one segment. With `min_one_message` the first
-    /// batch is returned whole even if larger than `max_bytes` (KIP-74). `start_offset` outside
-    /// `[log_start_offset, log_end_offset]` is `OffsetOutOfRange`; `start_offset == max_offset`
-    /// (or the log end) returns `records: None`.
-    pub fn read(&self, start_offset: i64, max_bytes: u32, max_offset: i64, min_one_message: bool) -> Result<FetchDataInfo> {
-        let _ = (start_offset, max_bytes, max_offset, min_one_message);
-        todo!()
+        self.observe_clock(now_ms);
+        let config = self.config();
+        let validated = validate_leader_append(records, config.max_message_bytes)?;
+        if validated.size as u64 > config.segment_bytes {
+            return Err(LogError::RecordListTooLarge { size: validated.size, segment_bytes: config.segment_bytes });
+        }
+        let info = {
+            let state = lock(&self.lock);
+            self.ensure_open(&state)?;
+            let first_offset = self.end().offset;
+            let last_offset = first_offset + validated.record_count - 1;
+            let mut active = self.active_segment();
+            let roll = RollParams {
+                append_size: validated.size as u64,
+                max_timestamp_in_append: validated.max_timestamp,
+                max_offset_in_append: last_offset,
+                now_ms,
+                segment_bytes: config.segment_bytes,
+                segment_ms: config.segment_ms,
+            };
+            if active.size() > 0 && active.should_roll(&roll) {
+                active = self.roll(&config, now_ms, first_offset)?;
+            }
+            active
+                .append(records, Some(Stamp { first_offset, leader_epoch }), config.index_interval_bytes)
+                .map_err(|e| LogError::io(active.log_path(), e))?;
+            self.publish_end(LogOffsetMetadata { offset: last_offset + 1, segment_base_offset: active.base_offset(), position: active.size() });
+            LogAppendInfo {
+                first_offset,
+                last_offset,
+                max_timestamp: validated.max_timestamp,
+                record_count: validated.record_count,
+                valid_bytes: validated.size,
+                log_start_offset: self.log_start_offset(),
+            }
+        };
+        if (info.last_offset + 1).saturating_sub(self.recovery_point()) >= config.flush_interval_messages {
+            self.flush()?;
+        }
+        Ok(info)
     }
 
     /// Next offset to be written (LEO).
-    pub fn log_end_offset(&self) -> i64 { todo!() }
+    pub fn log_end_offset(&self) -> i64 { self.end().offset }
     /// First offset still in the log.
-    pub fn log_start_offset(&self) -> i64 { todo!() }
+    pub fn log_start_offset(&self) -> i64 { self.log_start_offset.load(Ordering::Acquire) }
     /// Offset up to which data is known to be fsynced.
-    pub fn recovery_point(&self) -> i64 { todo!() }
+    pub fn recovery_point(&self) -> i64 { self.recovery_point.load(Ordering::Acquire) }
     /// Total bytes across segments.
-    pub fn size(&self) -> u64 { todo!() }
-    pub fn num_segments(&self) -> usize { todo!() }
-
-    /// ListOffsets by timestamp: the first offset whose batch MaxTimestamp ≥ `timestamp`, found
-    /// through the time index and a scan; `None` if no such record.
-    pub fn fetch_offset_by_timestamp(&self, timestamp: i64) -> Result<Option<TimestampOffset>> {
-        let _ = timestamp;
-        todo!()
-    }
+    pub fn size(&self) -> u64 { self.segments().iter().map(|s| s.size()).sum() }
+    pub fn num_segments(&self) -> usize { self.segments().len() }
 
     /// Fsyncs everything up to the log end and advances the recovery point.
-    pub fn flush(&self) -> Result<()> { todo!() }
+    pub fn flush(&self) -> Result<()> { self.flush_up_to(self.log_end_offset()) }
 
     /// Flushes if `flush.ms` has elapsed since the last flush (called by the flusher task).
-    pub fn flush_if_due(&self, now_ms: i64) -> Result<()> { let _ = now_ms; todo!() }
-
-    /// Rolls the active segment if `segment.ms` has expired for it (called periodically).
-    pub fn roll_if_due(&self, now_ms: i64) -> Result<()> { let _ = now_ms; todo!() }
-
-    /// Deletes whole segments by `retention.ms` and `retention.bytes`, only segments entirely below
-    /// `high_watermark`, never the active segment (rolled first if it alone qualifies and is
-    /// non-empty). Returns the number of segments deleted. Log start offset moves forward.
-    pub fn delete_old_segments(&self, now_ms: i64, high_watermark: i64) -> Result<usize> {
-        let _ = (now_ms, high_watermark);
-        todo!()
+    pub fn flush_if_due(&self, now_ms: i64) -> Result<()> {
+        self.observe_clock(now_ms);
+        if now_ms.saturating_sub(self.last_flush_ms.load(Ordering::Acquire)) >= self.config().flush_interval_ms {
+            self.flush()?;
+        }
+        Ok(())
     }
 
-    /// Closes file handles after a final flush (clean shutdown).
-    pub fn close(&self) -> Result<()> { todo!() }
+    /// Rolls the active segment if `segment.ms` has expired for it (called periodically).
+    /// "Expired" uses the append rule with `now_ms` standing in for the incoming timestamp: time
+    /// since the first batch's MaxTimestamp, or since the segment was created if it has none.
+    pub fn roll_if_due(&self, now_ms: i64) -> Result<()> {
+        self.observe_clock(now_ms);
+        let config = self.config();
+        let state = lock(&self.lock);
+        if state.closed {
+            return Ok(());
+        }
+        let active = self.active_segment();
+        if active.size() > 0 && active.time_waited_for_roll(now_ms, now_ms) > config.segment_ms {
+            self.roll(&config, now_ms, self.end().offset)?;
+        }
+        Ok(())
+    }
 
-    /// Removes the log's directory (StopReplica with delete).
-    pub fn delete(&self) -> Result<()> { todo!() }
+    /// Closes file handles after a final flush (clean shutdown). Later appends fail; reads of
+    /// what is there keep working (open `FileSlice`s stay valid).
+    pub fn close(&self) -> Result<()> {
+        {
+            let mut state = lock(&self.lock);
+            if state.closed {
+                return Ok(());
+            }
+            state.closed = true;
+            self.active_segment().on_become_inactive();
+        }
+        self.wait_for_background_flushes();
+        let end = self.log_end_offset();
+        let segments = self.segments_from(self.recovery_point(), i64::MAX);
+        flush_segments(&segments, &self.dir, &self.dir_sync)?;
+        self.recovery_point.fetch_max(end, Ordering::AcqRel);
+        Ok(())
+    }
+
+    /// Removes the log's directory (StopReplica with delete). Kafka renames it to
+    /// `<dir>.<uuid>-delete` and deletes later; we delete at once (open slices keep reading).
+    pub fn delete(&self) -> Result<()> {
+        lock(&self.lock).closed = true;
+        self.wait_for_background_flushes();
+        match std::fs::remove_dir_all(&self.dir) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(LogError::io(&self.dir, e)),
+            _ => {
+                tracing::info!(partition = %self.tp, dir = %self.dir.display(), "deleted log");
+                Ok(())
+            }
+        }
+    }
+
+    // ---- internals shared by the submodules ----
+
+    fn observe_clock(&self, now_ms: i64) {
+        self.clock_ms.fetch_max(now_ms, Ordering::AcqRel);
+    }
+
+    fn ensure_open(&self, state: &LogState) -> Result<()> {
+        if state.closed {
+            return Err(LogError::io(&self.dir, std::io::Error::other(format!("log {} is closed", self.tp))));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn end(&self) -> LogOffsetMetadata { *lock(&self.end) }
+
+    fn publish_end(&self, end: LogOffsetMetadata) { *lock(&self.end) = end; }
+
+    pub(crate) fn segments(&self) -> Arc<Vec<Arc<LogSegment>>> {
+        Arc::clone(&self.segments.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    fn replace_segments(&self, segments: Vec<Arc<LogSegment>>) {
+        *self.segments.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(segments);
+        self.dir_sync.changed.fetch_add(1, Ordering::AcqRel);
+    }
+
+    fn active_segment(&self) -> Arc<LogSegment> {
+        // The list is never empty: load creates a segment and deletion rolls first.
+        let segments = self.segments();
+        Arc::clone(&segments[segments.len() - 1])
+    }
+
+    /// Kafka's `logSegments(from, to)`: the segments holding offsets in `[from, to)`.
+    fn segments_from(&self, from: i64, to: i64) -> Vec<Arc<LogSegment>> {
+        let segments = self.segments();
+        let start = floor_segment(&segments, from).unwrap_or(0);
+        segments[start..].iter().filter(|s| s.base_offset() < to).cloned().collect()
+    }
+
+    /// Kafka's `roll`: a new active segment at `new_base` (the log end, or a follower's next
+    /// batch). The old one gets its final time index entry and is fsynced on a background
+    /// thread, which then moves the recovery point to the new base offset. Caller holds `lock`.
+    /// A no-op unless `new_base` is above the active segment's base (it is then empty).
+    fn roll(&self, config: &LogConfig, now_ms: i64, new_base: i64) -> Result<Arc<LogSegment>> {
+        let segments = self.segments();
+        let old = Arc::clone(&segments[segments.len() - 1]);
+        let end = self.end();
+        if old.base_offset() >= new_base {
+            return Ok(old);
+        }
+        old.on_become_inactive();
+        let new = Arc::new(LogSegment::create(&self.dir, new_base, config.max_index_size, now_ms).map_err(|e| LogError::io(&self.dir, e))?);
+        let mut list = Vec::with_capacity(segments.len() + 1);
+        list.extend(segments.iter().cloned());
+        list.push(Arc::clone(&new));
+        self.replace_segments(list);
+        self.publish_end(LogOffsetMetadata { offset: end.offset, segment_base_offset: new_base, position: 0 });
+        tracing::debug!(partition = %self.tp, base_offset = new_base, "rolled new log segment");
+        self.schedule_flush(new_base);
+        Ok(new)
+    }
+
+    /// Fsyncs the segments below `up_to` on a thread, then advances the recovery point.
+    fn schedule_flush(&self, up_to: i64) {
+        let segments = self.segments_from(self.recovery_point(), up_to);
+        let (dir, dir_sync, recovery_point) = (self.dir.clone(), Arc::clone(&self.dir_sync), Arc::clone(&self.recovery_point));
+        let tp = self.tp.clone();
+        let job = move || match flush_segments(&segments, &dir, &dir_sync) {
+            Ok(()) => {
+                recovery_point.fetch_max(up_to, Ordering::AcqRel);
+            }
+            Err(e) => tracing::error!(partition = %tp, error = %e, "background flush after roll failed"),
+        };
+        let mut handles = lock(&self.background_flushes);
+        handles.retain(|h| !h.is_finished());
+        match std::thread::Builder::new().name(format!("log-flush-{}", self.tp)).spawn(job) {
+            Ok(handle) => handles.push(handle),
+            Err(e) => {
+                tracing::warn!(partition = %self.tp, error = %e, "cannot spawn a flush thread, flushing inline");
+                if let Err(e) = self.flush_up_to(up_to) {
+                    tracing::error!(partition = %self.tp, error = %e, "flush after roll failed");
+                }
+            }
+        }
+    }
+
+    /// Waits for roll flushes started so far (close, delete, tests).
+    pub(crate) fn wait_for_background_flushes(&self) {
+        let handles: Vec<JoinHandle<()>> = lock(&self.background_flushes).drain(..).collect();
+        for handle in handles {
+            let _ = handle.join();
+        }
+    }
+
+    /// Kafka's `flush(offset)`: fsyncs the segments holding `[recovery point, offset)` and
+    /// advances the recovery point to `offset`.
+    fn flush_up_to(&self, offset: i64) -> Result<()> {
+        if offset <= self.recovery_point() {
+            return Ok(());
+        }
+        let segments = self.segments_from(self.recovery_point(), offset);
+        flush_segments(&segments, &self.dir, &self.dir_sync)?;
+        self.recovery_point.fetch_max(offset, Ordering::AcqRel);
+        self.last_flush_ms.store(self.clock_ms.load(Ordering::Acquire), Ordering::Release);
+        Ok(())
+    }
 }
