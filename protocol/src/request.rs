@@ -33,7 +33,7 @@ impl Request {
 /// What a frame turned out to be.
 #[derive(Debug)]
 pub enum ParsedRequest {
-    Request(Request),
+    Request(Box<Request>),
     /// An ApiVersions request newer than we serve: answer [`crate::unsupported_api_versions_response`]
     /// and keep the connection open (kafka-clients.md §4.5-1).
     ApiVersionsTooNew { correlation_id: i32, api_version: i16 },
@@ -75,7 +75,7 @@ pub fn parse_request(frame: Bytes) -> Result<ParsedRequest, ProtocolError> {
     let header = RequestHeader::decode(&mut buf, api_key.request_header_version(api_version))
         .map_err(|e| malformed(format!("header: {e}")))?;
     let body = RequestKind::decode(api_key, &mut buf, api_version).map_err(|e| malformed(format!("{e:#}")))?;
-    Ok(ParsedRequest::Request(Request { api_key, header, body }))
+    Ok(ParsedRequest::Request(Box::new(Request { api_key, header, body })))
 }
 
 /// Kafka's name for an API key, for log lines and errors.

@@ -6,12 +6,13 @@ use std::path::PathBuf;
 
 use odradek_broker::{BrokerHandle, KafkaConfig};
 
-#[allow(dead_code)]
 pub struct InProcessBroker {
     pub handle: BrokerHandle,
     pub dir: tempfile::TempDir,
 }
 
+// Each test binary uses a different subset of these helpers.
+#[allow(dead_code)]
 impl InProcessBroker {
     /// Starts broker `broker_id` with `overrides` (`key=value`) on top of a loopback listener and
     /// a fresh log dir.
