@@ -41,6 +41,14 @@ fn main() -> ExitCode {
     };
     runtime.block_on(async move {
         let broker_id = config.broker_id;
+        // Handlers first: a SIGTERM sent as soon as the ready line appears must shut down cleanly.
+        let (mut term, mut int) = match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
+            (Ok(t), Ok(i)) => (t, i),
+            _ => {
+                eprintln!("odradek-broker: cannot install signal handlers");
+                return ExitCode::FAILURE;
+            }
+        };
         let broker = match odradek_broker::start(config).await {
             Ok(b) => b,
             Err(e) => {
@@ -51,13 +59,6 @@ fn main() -> ExitCode {
         let ep = broker.endpoint();
         println!("odradek-broker {broker_id} listening on {}:{}", ep.host, broker.local_addr().port());
         let _ = std::io::stdout().flush();
-        let (mut term, mut int) = match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
-            (Ok(t), Ok(i)) => (t, i),
-            _ => {
-                eprintln!("odradek-broker: cannot install signal handlers");
-                return ExitCode::FAILURE;
-            }
-        };
         tokio::select! {
             _ = term.recv() => {}
             _ = int.recv() => {}
