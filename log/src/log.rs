@@ -374,9 +374,13 @@ impl Log {
         match std::thread::Builder::new().name(format!("log-flush-{}", self.tp)).spawn(job) {
             Ok(handle) => handles.push(handle),
             Err(e) => {
+                // Caller holds `lock`, so flush inline without `flush_up_to` (which takes it).
                 tracing::warn!(partition = %self.tp, error = %e, "cannot spawn a flush thread, flushing inline");
-                if let Err(e) = self.flush_up_to(up_to) {
-                    tracing::error!(partition = %self.tp, error = %e, "flush after roll failed");
+                match flush_segments(&self.segments_from(self.recovery_point(), up_to), &self.dir, &self.dir_sync) {
+                    Ok(()) => {
+                        self.recovery_point.fetch_max(up_to, Ordering::AcqRel);
+                    }
+                    Err(e) => tracing::error!(partition = %self.tp, error = %e, "flush after roll failed"),
                 }
             }
         }
@@ -391,14 +395,17 @@ impl Log {
     }
 
     /// Kafka's `flush(offset)`: fsyncs the segments holding `[recovery point, offset)` and
-    /// advances the recovery point to `offset`.
+    /// advances the recovery point to `offset`. The fsyncs run without the append lock; the
+    /// recovery point moves under it, so a truncation meanwhile cannot leave it above the log end.
+    /// Must not be called with `lock` held.
     fn flush_up_to(&self, offset: i64) -> Result<()> {
         if offset <= self.recovery_point() {
             return Ok(());
         }
         let segments = self.segments_from(self.recovery_point(), offset);
         flush_segments(&segments, &self.dir, &self.dir_sync)?;
-        self.recovery_point.fetch_max(offset, Ordering::AcqRel);
+        let _state = lock(&self.lock);
+        self.recovery_point.fetch_max(offset.min(self.end().offset), Ordering::AcqRel);
         self.last_flush_ms.store(self.clock_ms.load(Ordering::Acquire), Ordering::Release);
         Ok(())
     }

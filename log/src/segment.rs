@@ -12,7 +12,7 @@
 use std::fs::{File, OpenOptions};
 use std::io::{self, IoSlice, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::batch::{stamp_header, BatchHeader, Batches, MAGIC_VALUE_V2, NO_TIMESTAMP, STAMP_LEN};
@@ -30,6 +30,8 @@ pub struct LogSegment {
     log: Arc<File>,
     /// Committed bytes: every byte below is part of a fully written batch.
     size: AtomicU64,
+    /// The file may hold bytes of a failed append past `size` (cutting them off failed too).
+    torn_tail: AtomicBool,
     /// Kafka's `created`: when this segment object was made (also after a restart).
     created_ms: AtomicI64,
     state: Mutex<SegmentState>,
@@ -140,6 +142,7 @@ impl LogSegment {
             log_path,
             log: Arc::new(log),
             size: AtomicU64::new(size),
+            torn_tail: AtomicBool::new(false),
             created_ms: AtomicI64::new(now_ms),
             state: Mutex::new(SegmentState {
                 offset_index,
@@ -200,13 +203,20 @@ impl LogSegment {
     /// without it (follower) the batches are written verbatim. Returns the last offset written.
     pub(crate) fn append(&self, records: &[u8], stamp: Option<Stamp>, index_interval_bytes: u32) -> io::Result<i64> {
         let start = self.size.load(Ordering::Relaxed);
+        if self.torn_tail.load(Ordering::Acquire) {
+            // A failed append could not be cut off last time: retry before writing after it.
+            self.log.set_len(start)?;
+            self.torn_tail.store(false, Ordering::Release);
+        }
         let written = match stamp {
             Some(s) => write_stamped(&self.log, records, s.first_offset, s.leader_epoch),
             None => (&*self.log).write_all(records),
         };
         if let Err(e) = written {
             // Never leave a partial batch where the next O_APPEND write would land after it.
-            let _ = self.log.set_len(start);
+            if self.log.set_len(start).is_err() {
+                self.torn_tail.store(true, Ordering::Release);
+            }
             return Err(e);
         }
         let mut st = lock(&self.state);
