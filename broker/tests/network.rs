@@ -112,7 +112,7 @@ async fn unsupported_versions_and_keys_close_only_that_connection() {
     let mut bystander = Connection::connect(broker.addr()).await.unwrap();
 
     let mut old_produce = TcpStream::connect(broker.addr()).await.unwrap();
-    old_produce.write_all(&finish(raw_header(0, 2, 1))).await.unwrap();
+    old_produce.write_all(&finish(raw_header(0, 8, 1))).await.unwrap(); // Produce v8: not served
     assert_closed(&mut old_produce).await;
 
     let mut unknown_key = TcpStream::connect(broker.addr()).await.unwrap();

@@ -210,3 +210,38 @@ async fn list_offsets_earliest_latest_and_by_timestamp() {
     }
     broker.handle.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn old_produce_versions_take_v2_batches_and_refuse_legacy_message_sets() {
+    let broker = InProcessBroker::start(0, &[]).await.unwrap();
+    create_topic(broker.addr(), 0, "t", 1).await.unwrap();
+    let mut conn = Connection::connect(broker.addr()).await.unwrap();
+    let req = |records: Bytes| {
+        ProduceRequest::default().with_acks(1).with_timeout_ms(1000).with_topic_data(vec![TopicProduceData::default()
+            .with_name(TopicName(StrBytes::from_static_str("t")))
+            .with_partition_data(vec![PartitionProduceData::default().with_index(0).with_records(Some(records))])])
+    };
+    for (version, expected_offset) in [(0i16, 0i64), (2, 3)] {
+        let resp = conn.send(&req(batch(0..3)), version).await.unwrap();
+        let p = &resp.responses[0].partition_responses[0];
+        assert_eq!((p.error_code, p.base_offset), (0, expected_offset), "v{version}");
+    }
+    let mut legacy = batch(0..1).to_vec();
+    legacy[16] = 1; // a magic-1 message set
+    let resp = conn.send(&req(Bytes::from(legacy)), 2).await.unwrap();
+    assert_eq!(resp.responses[0].partition_responses[0].error_code, codes::UNSUPPORTED_FOR_MESSAGE_FORMAT);
+    broker.handle.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn find_coordinator_says_not_available_until_groups_exist() {
+    use kafka_protocol::messages::FindCoordinatorRequest;
+    let broker = InProcessBroker::start(0, &[]).await.unwrap();
+    let mut conn = Connection::connect(broker.addr()).await.unwrap();
+    for version in 0..=2 {
+        let req = FindCoordinatorRequest::default().with_key(StrBytes::from_static_str("group"));
+        let resp = conn.send(&req, version).await.unwrap();
+        assert_eq!((resp.error_code, resp.node_id.0), (codes::COORDINATOR_NOT_AVAILABLE, -1), "v{version}");
+    }
+    broker.handle.shutdown().await.unwrap();
+}

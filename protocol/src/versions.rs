@@ -12,13 +12,14 @@ use kafka_protocol::messages::ApiKey;
 
 /// `(api key, min version, max version)` for every API the broker implements.
 pub const SUPPORTED_APIS: &[(ApiKey, i16, i16)] = &[
-    (ApiKey::Produce, 3, 7),
+    (ApiKey::Produce, 0, 7),
     (ApiKey::Fetch, 4, 11),
     (ApiKey::ListOffsets, 1, 5),
     (ApiKey::Metadata, 1, 8),
     (ApiKey::LeaderAndIsr, 0, 5),
     (ApiKey::StopReplica, 0, 3),
     (ApiKey::UpdateMetadata, 0, 7),
+    (ApiKey::FindCoordinator, 0, 2),
     (ApiKey::ApiVersions, 0, 3),
 ];
 
@@ -53,5 +54,7 @@ mod tests {
         }
         assert!(!is_supported(ApiKey::Fetch, 12), "flexible Fetch needs its own zero-copy encoding");
         assert!(!is_supported(ApiKey::OffsetCommit, 2));
+        // librdkafka < 2.11.1 compresses gzip/snappy/lz4 only with these in range.
+        assert!(is_supported(ApiKey::Produce, 0) && is_supported(ApiKey::FindCoordinator, 0));
     }
 }

@@ -4,6 +4,7 @@
 
 mod api_versions;
 mod fetch;
+mod find_coordinator;
 mod leader_and_isr;
 mod list_offsets;
 mod metadata;
@@ -59,6 +60,7 @@ impl KafkaApis {
             RequestKind::Produce(r) => return PendingResponse::Ready(self.handle_produce(r, version, correlation_id)),
             RequestKind::Fetch(r) => return self.handle_fetch(r, version, correlation_id),
             RequestKind::ListOffsets(r) => self.handle_list_offsets(r, version),
+            RequestKind::FindCoordinator(r) => self.handle_find_coordinator(r, version),
             RequestKind::LeaderAndIsr(r) => self.handle_leader_and_isr(r, version),
             RequestKind::UpdateMetadata(r) => self.handle_update_metadata(r, version),
             RequestKind::StopReplica(r) => self.handle_stop_replica(r, version),

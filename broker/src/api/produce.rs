@@ -1,6 +1,9 @@
 //! Produce (key 0), v3–7: append each partition's batch on the leader.
 //!
 //! - `acks` must be −1, 0 or 1 (else INVALID_REQUIRED_ACKS for every partition).
+//! - v0–2 are served (librdkafka's compression feature checks need v0 in range) but only with
+//!   magic-2 batches: a legacy magic-0/1 message set gets UNSUPPORTED_FOR_MESSAGE_FORMAT, where
+//!   Kafka would up-convert it (no client in scope sends one).
 //! - Magic-2 produce data must be exactly one batch per partition (INVALID_RECORD otherwise);
 //!   the log validates the batch (CORRUPT_MESSAGE, MESSAGE_TOO_LARGE, ...) and assigns offsets.
 //! - acks=1 and acks=−1 are answered after the local append. acks=−1 waiting for the ISR (produce
@@ -70,11 +73,17 @@ impl KafkaApis {
     }
 }
 
+const MAGIC_OFFSET: usize = 16;
+
 /// Kafka's rule for magic-2 produce data: exactly one record batch. A truncated or garbled
 /// single batch is left to the log's validation (CORRUPT_MESSAGE).
 fn exactly_one_batch(records: &[u8]) -> Result<(), i16> {
     if records.is_empty() {
         return Err(codes::INVALID_RECORD);
+    }
+    // The magic byte sits at offset 16 in both legacy message sets and v2 batches.
+    if records.len() > MAGIC_OFFSET && records[MAGIC_OFFSET] < 2 {
+        return Err(codes::UNSUPPORTED_FOR_MESSAGE_FORMAT);
     }
     match BatchHeader::parse(records) {
         Some(h) if h.batch_length >= 0 && h.total_size() < records.len() => Err(codes::INVALID_RECORD),
@@ -97,5 +106,8 @@ mod tests {
         two.extend_from_slice(&batch);
         assert_eq!(exactly_one_batch(&two), Err(codes::INVALID_RECORD));
         assert_eq!(exactly_one_batch(&batch[..30]), Ok(()), "left to the log to call corrupt");
+        let mut legacy = batch.clone();
+        legacy[16] = 1;
+        assert_eq!(exactly_one_batch(&legacy), Err(codes::UNSUPPORTED_FOR_MESSAGE_FORMAT));
     }
 }
