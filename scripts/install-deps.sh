@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Installs what the test suite needs beyond the Rust toolchain, idempotently and quickly when it is
+# already there:
+#   * kcat (Debian's, built on librdkafka 2.0.2) and librdkafka-dev: the interop tests drive kcat;
+#   * python3-venv, then <repo>/.venv with the two Python clients the interop tests drive, pinned to
+#     the versions shared/reference/kafka-clients.md was checked with;
+#   * cargo-nextest, the test runner scripts/test.sh uses.
+# ZooKeeper joins this list with the controller.
+#
+# Environment: ODRADEK_VENV overrides the venv location (default <repo>/.venv).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+CONFLUENT_KAFKA_VERSION=2.16.1
+KAFKA_PYTHON_VERSION=3.0.12
+VENV="${ODRADEK_VENV:-$PWD/.venv}"
+
+log() { echo "install-deps: $*" >&2; }
+
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# --- apt packages -----------------------------------------------------------------------------------
+missing=()
+command -v kcat >/dev/null 2>&1 || missing+=(kcat)
+dpkg-query -W -f='${Status}' librdkafka-dev 2>/dev/null | grep -q 'install ok installed' || missing+=(librdkafka-dev)
+command -v python3 >/dev/null 2>&1 || missing+=(python3)
+# Debian's python3 ships venv without ensurepip; python3-venv adds it.
+if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then missing+=(python3-venv); fi
+if [ "${#missing[@]}" -gt 0 ]; then
+    log "apt-get install ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    as_root apt-get update -q
+    as_root apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# --- Python clients -----------------------------------------------------------------------------------
+venv_ok() {
+    [ -x "$VENV/bin/python" ] && "$VENV/bin/python" - "$CONFLUENT_KAFKA_VERSION" "$KAFKA_PYTHON_VERSION" <<'PY' >/dev/null 2>&1
+import sys
+from importlib.metadata import version
+import confluent_kafka, kafka  # importable, not just listed
+assert version("confluent-kafka") == sys.argv[1], version("confluent-kafka")
+assert version("kafka-python") == sys.argv[2], version("kafka-python")
+PY
+}
+if ! venv_ok; then
+    log "creating $VENV with confluent-kafka $CONFLUENT_KAFKA_VERSION and kafka-python $KAFKA_PYTHON_VERSION"
+    [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check \
+        "confluent-kafka==$CONFLUENT_KAFKA_VERSION" "kafka-python==$KAFKA_PYTHON_VERSION"
+    venv_ok || { log "the venv at $VENV still lacks the pinned clients"; exit 1; }
+fi
+
+# --- cargo-nextest --------------------------------------------------------------------------------------
+if ! cargo nextest --version >/dev/null 2>&1; then
+    log "cargo install cargo-nextest --locked"
+    cargo install cargo-nextest --locked
+fi
