@@ -1,6 +1,9 @@
 //! A small async Kafka wire client: one TCP connection, typed requests and responses through the
 //! `kafka-protocol` codec, optional pipelining. The tests use it to play the controller and to
 //! send malformed input; the perf tool uses it to produce and fetch at full speed.
+//! [`controller_stub`] plays Kafka's controller for a single broker until Odradek has one.
+
+pub mod controller_stub;
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::{ApiKey, RequestHeader, ResponseHeader};
@@ -21,6 +24,8 @@ pub enum ClientError {
     CorrelationMismatch { expected: i32, got: i32 },
     #[error("response frame of {0} bytes is larger than the client accepts")]
     FrameTooLarge(usize),
+    #[error("{what}: error code {code}")]
+    Refused { what: String, code: i16 },
 }
 
 pub type Result<T> = std::result::Result<T, ClientError>;
