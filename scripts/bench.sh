@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Odradek benchmark: one release broker on loopback, driven by odradek-perf (pipelined raw
-# Produce/Fetch, pre-built batches) and by rdkafka_perf (librdkafka 2.0.2, a real client).
+# Produce/Fetch, pre-built batches) and by rdkafka_perf (librdkafka, a real client): the system
+# librdkafka (Debian bookworm: 2.0.2) and, when .venv holds the confluent-kafka wheel, the
+# librdkafka it bundles (2.16.0, binary rdkafka_perf_216). The rdkafka phases (3, 5, 7) run once
+# per variant and the phase name carries the librdkafka version.
 #
 # Phases (each bounded by PHASE_TIMEOUT seconds):
 #   1. odradek-perf produce, acks=1,  1 MiB batches      -> topic perf-acks1
@@ -10,6 +13,9 @@
 #   5. rdkafka_perf consume perf-acks1 (legacy consumer, default fetch settings)
 #   6. odradek-perf produce, acks=1, 16 KiB batches (Kafka's default batch.size: per-request
 #      cost instead of per-byte cost)                  -> topic perf-small
+#   7. rdkafka_perf produce, acks=1, batch.size=1000000, rd_kafka_produce_batch() 10000 records
+#      per call round-robin over the partitions (the client's fastest enqueue path; phase 3 is
+#      one rd_kafka_produce() per record through the sticky partitioner) -> topic perf-rdkafka-batch
 # For each phase the broker's CPU time (utime+stime from /proc/<pid>/stat) is sampled before and
 # after; the summary reports CPU seconds per million records and the broker's peak RSS (VmHWM).
 # The topics are created by playing the controller (odradek-perf create-topic).
@@ -20,7 +26,10 @@
 #   PROFILE [0]         1 = `perf record -g` the broker during phases 1 and 4 and add the top
 #                       symbols to the report (needs linux-perf)
 #   BROKER_OVERRIDES    extra "key=value ..." passed to the broker as --override
-#   PHASES [1 2 3 4 5 6] subset to run
+#   PHASES [1 2 3 4 5 6 7] subset to run
+#   RDKAFKA [all]       rdkafka_perf variants for phases 3, 5, 7: "all" (every one built), or a
+#                       list of binary names under target/rdkafka-perf (rdkafka_perf rdkafka_perf_216)
+#   RDKAFKA_BATCH [10000] records per rd_kafka_produce_batch() call in phase 7
 # Output: progress on stderr, the markdown summary on stdout and in $OUT/summary.md; raw tool
 # output, broker logs and profiles in $OUT. Exit status 1 if any phase failed.
 set -euo pipefail
@@ -34,7 +43,9 @@ PHASE_TIMEOUT=${PHASE_TIMEOUT:-80}
 LINGER_MS=${LINGER_MS:-10}
 MAX_IN_FLIGHT=${MAX_IN_FLIGHT:-5}
 PROFILE=${PROFILE:-0}
-PHASES=${PHASES:-1 2 3 4 5 6}
+PHASES=${PHASES:-1 2 3 4 5 6 7}
+RDKAFKA=${RDKAFKA:-all}
+RDKAFKA_BATCH=${RDKAFKA_BATCH:-10000}
 BROKER_OVERRIDES=${BROKER_OVERRIDES:-}
 OUT=${OUT:-$ROOT/target/bench/$(date -u +%Y%m%dT%H%M%SZ)}
 mkdir -p "$OUT"
@@ -43,10 +54,22 @@ log() { echo "bench: $*" >&2; }
 
 log "building (release)"
 cargo build --release -q -p odradek-broker -p odradek-perf
-make -s -C tools/rdkafka-perf OUT="$ROOT/target/rdkafka-perf" "$ROOT/target/rdkafka-perf/rdkafka_perf"
+# Builds rdkafka_perf (system librdkafka) and, if the venv's bundled librdkafka exists,
+# rdkafka_perf_216; see tools/rdkafka-perf/Makefile.
+make -s -C tools/rdkafka-perf OUT="$ROOT/target/rdkafka-perf" all
 BROKER_BIN=$ROOT/target/release/odradek-broker
 PERF=$ROOT/target/release/odradek-perf
-RDPERF=$ROOT/target/rdkafka-perf/rdkafka_perf
+RDPERFS=()
+if [[ $RDKAFKA == all ]]; then
+    for b in "$ROOT"/target/rdkafka-perf/rdkafka_perf "$ROOT"/target/rdkafka-perf/rdkafka_perf_[0-9]*; do
+        [[ -x $b ]] && RDPERFS+=("$b")
+    done
+else
+    for b in $RDKAFKA; do RDPERFS+=("$ROOT/target/rdkafka-perf/$b"); done
+fi
+# "librdkafka 2.0.2" for each binary, for the phase names.
+rdversion() { "$1" -V | sed 's/^librdkafka //'; }
+log "rdkafka_perf variants: $(for b in "${RDPERFS[@]}"; do printf '%s (librdkafka %s) ' "$(basename "$b")" "$(rdversion "$b")"; done)"
 
 DATA=$(mktemp -d "${TMPDIR:-/tmp}/odradek-bench.XXXXXX")
 BROKER_PID=""
@@ -74,7 +97,7 @@ for _ in $(seq 300); do
 done
 grep -q "listening on" "$OUT/broker.stdout" || { log "broker not ready after 30 s"; exit 1; }
 
-for t in perf-acks1 perf-acksall perf-rdkafka perf-small; do
+for t in perf-acks1 perf-acksall perf-rdkafka perf-rdkafka-batch perf-small; do
     "$PERF" create-topic --bootstrap "$BOOT" --broker-id 0 --topic "$t" --partitions "$PARTITIONS" >&2
 done
 
@@ -91,7 +114,7 @@ FAILED=0
 phase() {
     local name=$1 records=$2
     shift 2
-    local raw="$OUT/$(echo "$name" | tr ' /=' '___').txt"
+    local raw="$OUT/$(echo "$name" | tr ' /=' '___' | tr -d '()').txt"
     log "phase: $name"
     log "  \$ $*"
     local prof_pid=""
@@ -151,18 +174,32 @@ want 1 && phase "odradek-perf produce acks=1" "$RECORDS" "$PERF" produce --boots
 want 2 && phase "odradek-perf produce acks=-1" "$RECORDS" "$PERF" produce --bootstrap "$BOOT" --topic perf-acksall \
     --records "$RECORDS" --record-size "$RECORD_SIZE" --acks -1 --batch-size 1MiB --max-in-flight "$MAX_IN_FLIGHT" \
     --timeout-secs "$PHASE_TIMEOUT"
-want 3 && phase "rdkafka_perf produce acks=1" "$RECORDS" "$RDPERF" -P -b "$BOOT" -t perf-rdkafka -c "$RECORDS" \
-    -s "$RECORD_SIZE" -a 1 -B 1000000 -N 100000 -l "$LINGER_MS" -T "$PHASE_TIMEOUT"
+if want 3; then
+    for rd in "${RDPERFS[@]}"; do
+        phase "rdkafka_perf produce acks=1 (librdkafka $(rdversion "$rd"))" "$RECORDS" "$rd" -P -b "$BOOT" -t perf-rdkafka \
+            -c "$RECORDS" -s "$RECORD_SIZE" -a 1 -B 1000000 -N 100000 -l "$LINGER_MS" -T "$PHASE_TIMEOUT"
+    done
+fi
 if want 4; then
     phase "odradek-perf consume" "$RECORDS" "$PERF" consume --bootstrap "$BOOT" --topic perf-acks1 \
         --records "$RECORDS" --timeout-secs "$PHASE_TIMEOUT"
 fi
 if want 5; then
-    phase "rdkafka_perf consume" "$RECORDS" "$RDPERF" -C -b "$BOOT" -t perf-acks1 -c "$RECORDS" -T "$PHASE_TIMEOUT"
+    for rd in "${RDPERFS[@]}"; do
+        phase "rdkafka_perf consume (librdkafka $(rdversion "$rd"))" "$RECORDS" "$rd" -C -b "$BOOT" -t perf-acks1 \
+            -c "$RECORDS" -T "$PHASE_TIMEOUT"
+    done
 fi
 want 6 && phase "odradek-perf produce acks=1 16KiB" "$RECORDS" "$PERF" produce --bootstrap "$BOOT" --topic perf-small \
     --records "$RECORDS" --record-size "$RECORD_SIZE" --acks 1 --batch-size 16KiB --max-in-flight "$MAX_IN_FLIGHT" \
     --timeout-secs "$PHASE_TIMEOUT"
+if want 7; then
+    for rd in "${RDPERFS[@]}"; do
+        phase "rdkafka_perf produce acks=1 produce_batch (librdkafka $(rdversion "$rd"))" "$RECORDS" "$rd" -P -b "$BOOT" \
+            -t perf-rdkafka-batch -c "$RECORDS" -s "$RECORD_SIZE" -a 1 -B 1000000 -N 100000 -l "$LINGER_MS" \
+            -K "$RDKAFKA_BATCH" -p "$PARTITIONS" -T "$PHASE_TIMEOUT"
+    done
+fi
 
 HWM=$(broker_hwm_kib)
 CPU_MODEL=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
