@@ -21,6 +21,8 @@ mod read;
 mod retention;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod mutation_tests;
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
