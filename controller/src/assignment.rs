@@ -64,10 +64,10 @@ pub fn assign_replicas_to_brokers(
     }
     let mut assignment = BTreeMap::new();
     let mut shift = start.shift;
-    let mut partition = start_partition_id.max(0);
-    for _ in 0..partitions {
+    let first_partition = start_partition_id.max(0);
+    for partition in first_partition..first_partition + partitions {
         let pid = partition as usize;
-        if pid > 0 && pid % n == 0 {
+        if pid > 0 && pid.is_multiple_of(n) {
             shift += 1;
         }
         let first = (pid + start.start_index) % n;
@@ -77,7 +77,6 @@ pub fn assign_replicas_to_brokers(
             replicas.push(brokers[replica_index(first, shift, j, n)]);
         }
         assignment.insert(partition, replicas);
-        partition += 1;
     }
     Ok(assignment)
 }
