@@ -9,11 +9,13 @@
 //! - [`election`]: who leads a partition after a failure, a reassignment, a preferred-leader
 //!   election or a controlled shutdown (`PartitionLeaderElectionAlgorithms`).
 //! - [`state`]: the partition and replica state machines' legal transitions.
+//! - [`decisions`]: new-partition leadership and `onBrokerFailure` as lists of state changes.
 //!
 //! The event loop, `ControllerContext`, the ZooKeeper side and the per-broker request queues
 //! build on these (reference `../shared/reference/kafka-classic.md` §2).
 
 pub mod assignment;
+pub mod decisions;
 pub mod election;
 pub mod state;
 
