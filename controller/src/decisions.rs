@@ -124,7 +124,9 @@ mod tests {
         .collect();
         let live = Liveness::new([2, 3]);
         let changes = on_broker_failure(&assignments, &leadership, &[1], &live, &|_| false);
-        let summary: Vec<(i32, i32, i32, Vec<i32>, Vec<i32>)> =
+        // (partition, leader, leader epoch, ISR, recipients)
+        type Summary = (i32, i32, i32, Vec<i32>, Vec<i32>);
+        let summary: Vec<Summary> =
             changes.iter().map(|c| (c.partition.1, c.leader_and_isr.leader, c.leader_and_isr.leader_epoch, c.leader_and_isr.isr.clone(), c.recipients.clone())).collect();
         assert_eq!(
             summary,
