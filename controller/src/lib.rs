@@ -10,6 +10,7 @@
 //!   election or a controlled shutdown (`PartitionLeaderElectionAlgorithms`).
 //! - [`state`]: the partition and replica state machines' legal transitions.
 //! - [`decisions`]: new-partition leadership and `onBrokerFailure` as lists of state changes.
+//! - [`request_batch`]: those changes as per-broker LeaderAndIsr v5 / UpdateMetadata v7 requests.
 //!
 //! The event loop, `ControllerContext`, the ZooKeeper side and the per-broker request queues
 //! build on these (reference `../shared/reference/kafka-classic.md` §2).
@@ -17,6 +18,7 @@
 pub mod assignment;
 pub mod decisions;
 pub mod election;
+pub mod request_batch;
 pub mod state;
 
 pub use assignment::{assign_replicas_to_brokers, AssignmentError, AssignmentStart};
