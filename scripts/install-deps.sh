@@ -4,8 +4,9 @@
 #   * kcat (Debian's, built on librdkafka 2.0.2) and librdkafka-dev: the interop tests drive kcat;
 #   * python3-venv, then <repo>/.venv with the two Python clients the interop tests drive, pinned to
 #     the versions shared/reference/kafka-clients.md was checked with;
+#   * Debian's zookeeper package (ZooKeeper 3.8): scripts/zookeeper.sh runs the 3-node ensembles
+#     the cluster tests and the local cluster use;
 #   * cargo-nextest, the test runner scripts/test.sh uses.
-# ZooKeeper joins this list with the controller.
 #
 # Environment: ODRADEK_VENV overrides the venv location (default <repo>/.venv).
 set -euo pipefail
@@ -28,6 +29,8 @@ dpkg-query -W -f='${Status}' librdkafka-dev 2>/dev/null | grep -q 'install ok in
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
 # Debian's python3 ships venv without ensurepip; python3-venv adds it.
 if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then missing+=(python3-venv); fi
+# The same check as `scripts/zookeeper.sh install`; the package brings a JRE if none is there.
+[ -f /usr/share/java/zookeeper.jar ] || missing+=(zookeeper)
 if [ "${#missing[@]}" -gt 0 ]; then
     log "apt-get install ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive

@@ -21,6 +21,7 @@ pub mod python;
 pub mod segment_files;
 pub mod wire;
 pub mod workload;
+pub mod zookeeper;
 
 pub use broker_binary::broker_binary;
 pub use broker_process::BrokerProcess;
