@@ -141,8 +141,15 @@ node_pid() {
     pid="$(cat "$pidfile" 2>/dev/null)" || return 1
     [[ "$pid" =~ ^[0-9]+$ ]] || return 1
     stat="$(cat "/proc/$pid/stat" 2>/dev/null)" || return 1
-    # The state is the field after "(comm)"; a zombie has exited but may not be reaped yet.
-    [[ "${stat##*) }" != Z* ]] || return 1
+    # The state is the field after "(comm)". A zombie has exited but may not be reaped yet;
+    # but a JVM whose main thread has returned also shows its thread-group leader as Z while its
+    # shutdown threads still run (and still hold the ports), with an empty cmdline. It is gone
+    # only when no other thread is left.
+    if [[ "${stat##*) }" == Z* ]]; then
+        [ "$(ls "/proc/$pid/task" 2>/dev/null | wc -l)" -gt 1 ] || return 1
+        echo "$pid"
+        return 0
+    fi
     cmdline="$(tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null)" || return 1
     grep -qxF "$(cfg_of "$dir" "$n")" <<<"$cmdline" || return 1
     echo "$pid"
