@@ -16,6 +16,7 @@ pub mod purgatory;
 pub mod replica_manager;
 pub mod server;
 pub mod tasks;
+pub mod zk_registration;
 
 pub use config::{ConfigError, KafkaConfig};
 pub use server::{start, BrokerError, BrokerHandle};

@@ -103,6 +103,11 @@ impl ReplicaManager {
         self.get_partition(tp).map(|p| p.high_watermark())
     }
 
+    /// This broker's epoch: the czxid of its `/brokers/ids/<id>` registration, −1 without ZooKeeper.
+    pub fn broker_epoch(&self) -> i64 {
+        self.broker_epoch.load(Ordering::Acquire)
+    }
+
     pub fn set_broker_epoch(&self, epoch: i64) {
         self.broker_epoch.store(epoch, Ordering::Release);
     }

@@ -1,5 +1,6 @@
-//! The broker's lifecycle, Kafka's `KafkaServer.startup`/`shutdown`: log recovery, then the
-//! socket server and background tasks; on shutdown stop accepting, drain connections, then the
+//! The broker's lifecycle, Kafka's `KafkaServer.startup`/`shutdown`: the ZooKeeper session and
+//! cluster id (when `zookeeper.connect` is set), log recovery, the socket server, registration in
+//! `/brokers/ids`, and background tasks; on shutdown stop accepting, drain connections, then the
 //! clean log shutdown (flush, recovery-point checkpoint, `.kafka_cleanshutdown`).
 //!
 //! Shutdown is a named mechanism (mini-redis style): a `watch` flag every task selects on, and a
@@ -22,6 +23,7 @@ use crate::metadata_cache::{BrokerEndpoint, MetadataCache};
 use crate::network::{connection, NetworkMetrics};
 use crate::replica_manager::ReplicaManager;
 use crate::tasks;
+use crate::zk_registration;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BrokerError {
@@ -31,6 +33,8 @@ pub enum BrokerError {
     Bind { addr: String, source: std::io::Error },
     #[error("log recovery task failed: {0}")]
     Join(String),
+    #[error("{0}")]
+    ZooKeeper(#[from] odradek_zk::ZkError),
 }
 
 /// A running broker.
@@ -43,6 +47,8 @@ pub struct BrokerHandle {
     connections_done: mpsc::Receiver<()>,
     acceptor: JoinHandle<()>,
     tasks: Vec<JoinHandle<()>>,
+    /// The ZooKeeper session, when `zookeeper.connect` is set; its end removes the registration.
+    zk: Option<odradek_zk::KafkaZkClient>,
 }
 
 /// How long a clean shutdown waits for in-flight requests before closing the logs anyway.
@@ -50,6 +56,11 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub async fn start(config: KafkaConfig) -> Result<BrokerHandle, BrokerError> {
     let config = Arc::new(config);
+    // Kafka's order: ZooKeeper session and top-level paths, cluster id, then log recovery.
+    let zk = match &config.zookeeper_connect {
+        Some(connect) => Some(zk_registration::connect(&config, connect).await?),
+        None => None,
+    };
     let dirs = config.log_dirs.clone();
     let log_config = config.log.clone();
     let broker_id = config.broker_id;
@@ -57,6 +68,10 @@ pub async fn start(config: KafkaConfig) -> Result<BrokerHandle, BrokerError> {
         .await
         .map_err(|e| BrokerError::Join(e.to_string()))??;
     let log_manager = Arc::new(log_manager);
+    if let Some((_, cluster_id)) = &zk {
+        // A log dir that belongs to another cluster stops the broker here.
+        log_manager.set_cluster_id(cluster_id)?;
+    }
 
     let bind = format!("{}:{}", if config.listener.host.is_empty() { "0.0.0.0" } else { &config.listener.host }, config.listener.port);
     let listener = TcpListener::bind(&bind).await.map_err(|source| BrokerError::Bind { addr: bind.clone(), source })?;
@@ -68,6 +83,14 @@ pub async fn start(config: KafkaConfig) -> Result<BrokerHandle, BrokerError> {
     let metrics = Arc::new(NetworkMetrics::default());
     let apis = Arc::new(KafkaApis::new(Arc::clone(&config), Arc::clone(&replica_manager), metadata_cache, Arc::clone(&metrics)));
 
+    let zk = match zk {
+        Some((zk, cluster_id)) => {
+            let epoch = zk_registration::register(&zk, zk_registration::broker_info(broker_id, &endpoint), Arc::clone(&replica_manager)).await?;
+            info!(broker_id, broker_epoch = epoch, %cluster_id, "joined the cluster");
+            Some(zk)
+        }
+        None => None,
+    };
     let (shutdown, shutdown_rx) = watch::channel(false);
     let (done_tx, connections_done) = mpsc::channel::<()>(1);
     let acceptor = tokio::spawn(accept_loop(listener, apis, shutdown_rx.clone(), done_tx));
@@ -81,7 +104,7 @@ pub async fn start(config: KafkaConfig) -> Result<BrokerHandle, BrokerError> {
     .flatten()
     .collect();
     info!(broker_id, %local_addr, advertised = %format!("{}:{}", endpoint.host, endpoint.port), "broker started");
-    Ok(BrokerHandle { local_addr, endpoint, metrics, replica_manager, shutdown, connections_done, acceptor, tasks })
+    Ok(BrokerHandle { local_addr, endpoint, metrics, replica_manager, shutdown, connections_done, acceptor, tasks, zk })
 }
 
 async fn accept_loop(listener: TcpListener, apis: Arc<KafkaApis>, mut shutdown: watch::Receiver<bool>, done: mpsc::Sender<()>) {
@@ -151,6 +174,10 @@ impl BrokerHandle {
         }
         let log_manager = Arc::clone(self.replica_manager.log_manager());
         tokio::task::spawn_blocking(move || log_manager.shutdown()).await.map_err(|e| BrokerError::Join(e.to_string()))??;
+        if let Some(zk) = self.zk.take() {
+            // Ends the session: the ephemeral /brokers/ids/<id> goes with it.
+            zk.close().await;
+        }
         info!(sendfile_bytes = self.metrics.sendfile_bytes(), copied_bytes = self.metrics.copied_bytes(), "shut down cleanly");
         Ok(())
     }

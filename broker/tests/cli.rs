@@ -34,7 +34,7 @@ fn a_properties_file_with_stock_kafka_keys_starts_and_terminates_cleanly() {
     let props = dir.path().join("server.properties");
     std::fs::write(
         &props,
-        format!("# stock keys\nbroker.id=0\nnum.network.threads=3\nlisteners=PLAINTEXT://127.0.0.1:0\nlog.dirs={}\nzookeeper.connect=localhost:2181\n", dir.path().join("logs").display()),
+        format!("# stock keys\nbroker.id=0\nnum.network.threads=3\nlisteners=PLAINTEXT://127.0.0.1:0\nlog.dirs={}\n", dir.path().join("logs").display()),
     )
     .unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_odradek-broker")).arg(&props).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::null()).spawn().unwrap();

@@ -268,10 +268,12 @@ async fn session_expiry_drops_the_registration_and_re_registering_gives_a_new_ep
             ],
         "{queued:?}"
     );
-    ensure!(
-        observer.get_sorted_broker_list().await?.is_empty(),
-        "the expired session's registration is still there"
-    );
+    // As below: the observer may read from a follower a moment behind the session's end.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !observer.get_sorted_broker_list().await?.is_empty() {
+        ensure!(std::time::Instant::now() < deadline, "the expired session's registration is still there");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 
     // What the broker does on `afterInitializingSession`: register again, with a new epoch.
     let new_epoch = zk.register_broker(&broker_info(5, 9092)).await?;
@@ -279,13 +281,17 @@ async fn session_expiry_drops_the_registration_and_re_registering_gives_a_new_ep
         new_epoch > epoch,
         "broker epoch {new_epoch} after expiry, {epoch} before"
     );
-    ensure!(
-        observer
-            .get_broker_and_epoch(BrokerId(5))
-            .await?
-            .map(|(_, e)| e)
-            == Some(new_epoch)
-    );
+    // The observer's session may sit on a follower that has not applied the write yet:
+    // ZooKeeper orders each client's view, not reads across clients. Wait until it catches up.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let seen = observer.get_broker_and_epoch(BrokerId(5)).await?.map(|(_, e)| e);
+        if seen == Some(new_epoch) {
+            break;
+        }
+        ensure!(std::time::Instant::now() < deadline, "observer still sees epoch {seen:?}, not {new_epoch}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     zk.close().await;
     observer.close().await;
     Ok(())
