@@ -11,6 +11,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use odradek_controller::KafkaController;
 use odradek_log::{LogError, LogManager};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
@@ -49,6 +50,9 @@ pub struct BrokerHandle {
     tasks: Vec<JoinHandle<()>>,
     /// The ZooKeeper session, when `zookeeper.connect` is set; its end removes the registration.
     zk: Option<odradek_zk::KafkaZkClient>,
+    /// The controller event loop every ZooKeeper-coordinated broker runs (active if it won
+    /// `/controller`).
+    controller: Option<KafkaController>,
 }
 
 /// How long a clean shutdown waits for in-flight requests before closing the logs anyway.
@@ -83,13 +87,15 @@ pub async fn start(config: KafkaConfig) -> Result<BrokerHandle, BrokerError> {
     let metrics = Arc::new(NetworkMetrics::default());
     let apis = Arc::new(KafkaApis::new(Arc::clone(&config), Arc::clone(&replica_manager), metadata_cache, Arc::clone(&metrics)));
 
-    let zk = match zk {
+    let (zk, controller) = match zk {
         Some((zk, cluster_id)) => {
             let epoch = zk_registration::register(&zk, zk_registration::broker_info(broker_id, &endpoint), Arc::clone(&replica_manager)).await?;
             info!(broker_id, broker_epoch = epoch, %cluster_id, "joined the cluster");
-            Some(zk)
+            // Kafka's order: the controller starts right after registration.
+            let controller = KafkaController::start(zk.clone(), odradek_zk::BrokerId(broker_id));
+            (Some(zk), Some(controller))
         }
-        None => None,
+        None => (None, None),
     };
     let (shutdown, shutdown_rx) = watch::channel(false);
     let (done_tx, connections_done) = mpsc::channel::<()>(1);
@@ -104,7 +110,7 @@ pub async fn start(config: KafkaConfig) -> Result<BrokerHandle, BrokerError> {
     .flatten()
     .collect();
     info!(broker_id, %local_addr, advertised = %format!("{}:{}", endpoint.host, endpoint.port), "broker started");
-    Ok(BrokerHandle { local_addr, endpoint, metrics, replica_manager, shutdown, connections_done, acceptor, tasks, zk })
+    Ok(BrokerHandle { local_addr, endpoint, metrics, replica_manager, shutdown, connections_done, acceptor, tasks, zk, controller })
 }
 
 async fn accept_loop(listener: TcpListener, apis: Arc<KafkaApis>, mut shutdown: watch::Receiver<bool>, done: mpsc::Sender<()>) {
@@ -160,10 +166,20 @@ impl BrokerHandle {
         &self.replica_manager
     }
 
+    /// The broker's ZooKeeper client, when `zookeeper.connect` is set (for chaos tests that
+    /// expire its session).
+    pub fn zk_client(&self) -> Option<&odradek_zk::KafkaZkClient> {
+        self.zk.as_ref()
+    }
+
     /// Clean shutdown: stop accepting and reading, let in-flight requests finish, then flush and
     /// close every log and leave the clean-shutdown marker.
     pub async fn shutdown(mut self) -> Result<(), BrokerError> {
         info!("shutting down");
+        if let Some(controller) = self.controller.take() {
+            // Resign first (stop the request senders); `/controller` goes with the session below.
+            controller.shutdown().await;
+        }
         let _ = self.shutdown.send(true);
         let _ = self.acceptor.await;
         for t in self.tasks.drain(..) {

@@ -12,15 +12,24 @@
 //! - [`decisions`]: new-partition leadership and `onBrokerFailure` as lists of state changes.
 //! - [`request_batch`]: those changes as per-broker LeaderAndIsr v5 / UpdateMetadata v7 requests.
 //!
-//! The event loop, `ControllerContext`, the ZooKeeper side and the per-broker request queues
-//! build on these (reference `../shared/reference/kafka-classic.md` §2).
+//! At the edge, the I/O:
+//!
+//! - [`kafka_controller`]: [`KafkaController`], the event loop every broker runs: election,
+//!   failover, broker changes, resignation on session expiry or when another broker wins.
+//! - [`channel_manager`]: one request queue and sending task per live broker.
+//!
+//! The `ControllerContext` of topics and partitions and the state machines' I/O build on these
+//! (reference `../shared/reference/kafka-classic.md` §2).
 
 pub mod assignment;
+pub mod channel_manager;
 pub mod decisions;
 pub mod election;
+pub mod kafka_controller;
 pub mod request_batch;
 pub mod state;
 
 pub use assignment::{assign_replicas_to_brokers, AssignmentError, AssignmentStart};
 pub use election::{ElectionResult, LeaderAndIsr};
 pub use state::{PartitionState, ReplicaState};
+pub use kafka_controller::{ControllerEvent, KafkaController};

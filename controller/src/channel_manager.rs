@@ -1,0 +1,159 @@
+//! `ControllerChannelManager`: one queue and one sending task per live broker, so a slow or dead
+//! broker never holds up the controller's event loop or the other brokers (reference §2.2 step 4,
+//! "start one request-send thread per live broker").
+//!
+//! The event loop only enqueues. Each [`BrokerSender`] connects to its broker, sends the queued
+//! requests in order and, when the connection fails, reconnects and resends the same request
+//! until it succeeds or the broker leaves (its sender is then removed and its queue dropped).
+//! A broker that answers with an error code (a stale epoch, say) has *received* the request: that
+//! is logged, not retried, as in Kafka.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use kafka_protocol::messages::{LeaderAndIsrRequest, UpdateMetadataRequest};
+use odradek_client::Connection;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tracing::{debug, info, warn};
+
+use crate::request_batch::{LiveBroker, LEADER_AND_ISR_VERSION, UPDATE_METADATA_VERSION};
+
+/// How long to wait before reconnecting to a broker that could not be reached.
+const RETRY_BACKOFF: Duration = Duration::from_millis(100);
+/// Kafka's `controller.socket.timeout.ms` default (30 s) is far longer than a loopback cluster
+/// needs; a request not answered within this is resent on a new connection.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A control request on a broker's queue.
+#[derive(Debug, Clone)]
+pub enum ControlRequest {
+    LeaderAndIsr(LeaderAndIsrRequest),
+    UpdateMetadata(UpdateMetadataRequest),
+}
+
+impl ControlRequest {
+    fn name(&self) -> &'static str {
+        match self {
+            ControlRequest::LeaderAndIsr(_) => "LeaderAndIsr",
+            ControlRequest::UpdateMetadata(_) => "UpdateMetadata",
+        }
+    }
+
+    /// Sends on `conn`; returns the response's error code.
+    async fn send(&self, conn: &mut Connection) -> odradek_client::Result<i16> {
+        match self {
+            ControlRequest::LeaderAndIsr(r) => Ok(conn.send(r, LEADER_AND_ISR_VERSION).await?.error_code),
+            ControlRequest::UpdateMetadata(r) => Ok(conn.send(r, UPDATE_METADATA_VERSION).await?.error_code),
+        }
+    }
+}
+
+/// The queue and sending task of one broker.
+struct BrokerSender {
+    broker: LiveBroker,
+    queue: mpsc::UnboundedSender<ControlRequest>,
+    task: JoinHandle<()>,
+}
+
+impl BrokerSender {
+    fn start(controller_id: i32, broker: LiveBroker) -> BrokerSender {
+        let (queue, rx) = mpsc::unbounded_channel();
+        let task = tokio::spawn(send_loop(controller_id, broker.clone(), rx));
+        BrokerSender { broker, queue, task }
+    }
+}
+
+impl Drop for BrokerSender {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// The per-broker senders of an active controller. Dropping it stops every sender.
+pub struct ControllerChannelManager {
+    controller_id: i32,
+    senders: BTreeMap<i32, BrokerSender>,
+}
+
+impl ControllerChannelManager {
+    pub fn new(controller_id: i32) -> ControllerChannelManager {
+        ControllerChannelManager { controller_id, senders: BTreeMap::new() }
+    }
+
+    /// Makes the senders match `live`: starts one per new broker, stops those of brokers that
+    /// left, and restarts a broker's sender when its registration changed (a new broker epoch
+    /// means a new incarnation: requests queued for the old one are dropped).
+    pub fn set_live_brokers(&mut self, live: &[LiveBroker]) {
+        let wanted: BTreeMap<i32, &LiveBroker> = live.iter().map(|b| (b.id, b)).collect();
+        self.senders.retain(|id, sender| {
+            let keep = wanted.get(id).is_some_and(|b| **b == sender.broker);
+            if !keep {
+                info!(broker_id = id, "removing the request sender of broker {id}");
+            }
+            keep
+        });
+        for (id, broker) in wanted {
+            if !self.senders.contains_key(&id) {
+                info!(broker_id = id, broker_epoch = broker.epoch, "starting a request sender to broker {id} at {}:{}", broker.host, broker.port);
+                self.senders.insert(id, BrokerSender::start(self.controller_id, broker.clone()));
+            }
+        }
+    }
+
+    /// Enqueues `request` for `broker_id`; a broker without a sender (not live) is skipped.
+    pub fn send(&self, broker_id: i32, request: ControlRequest) {
+        match self.senders.get(&broker_id) {
+            Some(sender) => {
+                // The receiver lives as long as the task, which only ends when aborted.
+                let _ = sender.queue.send(request);
+            }
+            None => debug!(broker_id, "not sending {} to broker {broker_id}: not live", request.name()),
+        }
+    }
+
+    /// The brokers with a sender.
+    pub fn brokers(&self) -> Vec<i32> {
+        self.senders.keys().copied().collect()
+    }
+}
+
+/// One broker's sending task: requests in queue order, each retried on a new connection until it
+/// gets a response.
+async fn send_loop(controller_id: i32, broker: LiveBroker, mut queue: mpsc::UnboundedReceiver<ControlRequest>) {
+    let addr = format!("{}:{}", broker.host, broker.port);
+    let mut conn: Option<Connection> = None;
+    while let Some(request) = queue.recv().await {
+        loop {
+            let c = match conn.as_mut() {
+                Some(c) => c,
+                None => match Connection::connect(addr.as_str()).await {
+                    Ok(c) => conn.insert(c),
+                    Err(e) => {
+                        debug!(controller_id, broker_id = broker.id, error = %e, "cannot connect to broker {} at {addr}; retrying", broker.id);
+                        tokio::time::sleep(RETRY_BACKOFF).await;
+                        continue;
+                    }
+                },
+            };
+            match tokio::time::timeout(REQUEST_TIMEOUT, request.send(c)).await {
+                Ok(Ok(0)) => {
+                    debug!(controller_id, broker_id = broker.id, "{} delivered", request.name());
+                    break;
+                }
+                Ok(Ok(code)) => {
+                    warn!(controller_id, broker_id = broker.id, error_code = code, "broker {} answered {} with error code {code}", broker.id, request.name());
+                    break;
+                }
+                Ok(Err(e)) => {
+                    debug!(controller_id, broker_id = broker.id, error = %e, "sending {} to broker {} failed; reconnecting", request.name(), broker.id);
+                }
+                Err(_) => {
+                    debug!(controller_id, broker_id = broker.id, "{} to broker {} timed out after {REQUEST_TIMEOUT:?}; reconnecting", request.name(), broker.id);
+                }
+            }
+            conn = None;
+            tokio::time::sleep(RETRY_BACKOFF).await;
+        }
+    }
+}
