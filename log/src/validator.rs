@@ -52,6 +52,24 @@ pub(crate) fn check_framing(records: &[u8], position: usize) -> Result<BatchHead
     BatchHeader::parse(&records[position..]).ok_or_else(|| corrupt(position, "unreadable header".into()))
 }
 
+/// The checks every appended batch passes, leader or follower: framing, magic 2, size within
+/// `max_message_bytes`, CRC-32C.
+fn check_batch(records: &[u8], position: usize, max_message_bytes: u32) -> Result<BatchHeader> {
+    let header = check_framing(records, position)?;
+    let total = header.total_size();
+    if header.magic != MAGIC_VALUE_V2 {
+        return Err(invalid(position, format!("magic {} is not supported, only magic {MAGIC_VALUE_V2}", header.magic)));
+    }
+    if total > max_message_bytes as usize {
+        return Err(LogError::MessageTooLarge { size: total, max: max_message_bytes });
+    }
+    let batch = &records[position..position + total];
+    if !crc_is_valid(batch) {
+        return Err(corrupt(position, format!("stored crc {:#010x} does not match the computed crc {:#010x}", header.crc, crate::batch::compute_crc(batch))));
+    }
+    Ok(header)
+}
+
 /// Validates a leader append: every batch framed, magic 2, within `max_message_bytes`, CRC-32C
 /// valid, `LastOffsetDelta + 1 == RecordCount > 0`, not a control batch, idempotent batches with
 /// BaseSequence ≥ 0. At least one batch is required.
@@ -62,18 +80,8 @@ pub(crate) fn validate_leader_append(records: &[u8], max_message_bytes: u32) -> 
     let mut validated = ValidatedRecords::empty(records.len());
     let mut position = 0;
     while position < records.len() {
-        let header = check_framing(records, position)?;
+        let header = check_batch(records, position, max_message_bytes)?;
         let total = header.total_size();
-        if header.magic != MAGIC_VALUE_V2 {
-            return Err(invalid(position, format!("magic {} is not supported, only magic {MAGIC_VALUE_V2}", header.magic)));
-        }
-        if total > max_message_bytes as usize {
-            return Err(LogError::MessageTooLarge { size: total, max: max_message_bytes });
-        }
-        let batch = &records[position..position + total];
-        if !crc_is_valid(batch) {
-            return Err(corrupt(position, format!("stored crc {:#010x} does not match the computed crc {:#010x}", header.crc, crate::batch::compute_crc(batch))));
-        }
         if header.record_count <= 0 || header.last_offset_delta < 0 || header.last_offset_delta as i64 + 1 != header.record_count as i64 {
             return Err(invalid(position, format!(
                 "inconsistent batch: last offset delta {} + 1 != record count {} (must be > 0)",
@@ -118,17 +126,8 @@ pub(crate) fn validate_follower_append(records: &[u8], max_message_bytes: u32) -
     let mut validated = ValidatedRecords::empty(records.len());
     let mut position = 0;
     while position < records.len() {
-        let header = check_framing(records, position)?;
+        let header = check_batch(records, position, max_message_bytes)?;
         let total = header.total_size();
-        if header.magic != MAGIC_VALUE_V2 {
-            return Err(invalid(position, format!("magic {} is not supported, only magic {MAGIC_VALUE_V2}", header.magic)));
-        }
-        if total > max_message_bytes as usize {
-            return Err(LogError::MessageTooLarge { size: total, max: max_message_bytes });
-        }
-        if !crc_is_valid(&records[position..position + total]) {
-            return Err(corrupt(position, format!("stored crc {:#010x} does not match the batch", header.crc)));
-        }
         if header.last_offset_delta < 0 || (validated.batch_count > 0 && header.base_offset <= validated.last_offset) {
             return Err(invalid(position, format!(
                 "offsets out of order: batch {}..={} after last offset {}",

@@ -309,14 +309,18 @@ impl KafkaZkClient {
         topics: &[String],
         epoch_zk_version: ZkVersion,
     ) -> Result<()> {
-        let deletes = topics
-            .iter()
-            .map(|t| {
-                vec![ZkOp::Delete {
-                    path: DeleteTopicsTopicZNode::path(t),
-                    version: ZkVersion::MATCH_ANY,
-                }]
-            })
+        self.fenced_delete_each(topics.iter().map(|t| DeleteTopicsTopicZNode::path(t)), epoch_zk_version)
+            .await
+    }
+
+    /// Deletes each path (any version) in one fenced batch; paths already gone are fine.
+    async fn fenced_delete_each(
+        &self,
+        paths: impl Iterator<Item = String>,
+        epoch_zk_version: ZkVersion,
+    ) -> Result<()> {
+        let deletes = paths
+            .map(|path| vec![ZkOp::Delete { path, version: ZkVersion::MATCH_ANY }])
             .collect();
         ignore_no_node(self.fenced_batch(epoch_zk_version, deletes).await?)
     }
@@ -333,16 +337,8 @@ impl KafkaZkClient {
         topics: &[String],
         epoch_zk_version: ZkVersion,
     ) -> Result<()> {
-        let deletes = topics
-            .iter()
-            .map(|t| {
-                vec![ZkOp::Delete {
-                    path: ConfigEntityZNode::path(ConfigType::TOPIC, t),
-                    version: ZkVersion::MATCH_ANY,
-                }]
-            })
-            .collect();
-        ignore_no_node(self.fenced_batch(epoch_zk_version, deletes).await?)
+        self.fenced_delete_each(topics.iter().map(|t| ConfigEntityZNode::path(ConfigType::TOPIC, t)), epoch_zk_version)
+            .await
     }
 
     /// `deleteRecursive`: deletes the children depth first, then the znode, each delete fenced.
