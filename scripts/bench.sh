@@ -32,6 +32,27 @@
 #   RDKAFKA_BATCH [10000] records per rd_kafka_produce_batch() call in phase 7
 # Output: progress on stderr, the markdown summary on stdout and in $OUT/summary.md; raw tool
 # output, broker logs and profiles in $OUT. Exit status 1 if any phase failed.
+#
+# `scripts/bench.sh failover [FLAGS]` runs the failover benchmark instead (tests/src/bin/
+# failover_bench.rs): 3 release brokers on a real 3-node ZooKeeper ensemble, timing kill -9 of a
+# partition leader and of the controller until the new leader accepts produce, and a controlled
+# shutdown of a broker leading 1,000 partitions. FLAGS go to failover_bench (`--rounds N` [5],
+# `--session-timeout-ms MS` [18000, what `odradek cluster up` runs], `--leaders N` [1000],
+# `--parts leader,controller,shutdown`). About 6 minutes with the defaults. Output: the markdown
+# table on stdout and in $OUT/failover.md, progress on stderr, and progress with the brokers' log
+# tails in $OUT/failover.stderr. Exit status 1 if a round failed.
+#
+# `scripts/bench.sh replication [FLAGS]` runs the replication benchmark instead (tests/src/bin/
+# replication_bench/): 3 release brokers on a real 3-node ZooKeeper ensemble, fresh topics of 6
+# partitions with replication factor 3 and min.insync.replicas=2, 100-byte records. Per round:
+# end-to-end latency (odradek-perf end-to-end: 50,000 records/s offered for 30 s, acks=all,
+# linger 1 ms, a consumer long-polling the leaders), then throughput (odradek-perf produce,
+# 5,000,000 records per phase, acks=all and acks=1 × batches of 1 MiB, 64,000 B and 16 KiB).
+# FLAGS go to replication_bench (`--rounds N` [3], `--records N`, `--batch-sizes LIST`,
+# `--acks all,1`, `--e2e-rate R`, `--e2e-secs S`, `--parts e2e,throughput`, `--profile`, ...;
+# `--help` lists them). About 4 minutes with the defaults. Output: the markdown report on stdout
+# and in $OUT/replication.md, each tool's raw output in $OUT, progress in $OUT/replication.stderr.
+# Exit status 1 if a phase failed.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -51,6 +72,36 @@ OUT=${OUT:-$ROOT/target/bench/$(date -u +%Y%m%dT%H%M%SZ)}
 mkdir -p "$OUT"
 
 log() { echo "bench: $*" >&2; }
+
+if [[ ${1:-} == failover ]]; then
+    shift
+    log "building (release): odradek-broker, failover_bench"
+    cargo build --release -q --bin odradek-broker
+    cargo build --release -q -p odradek-tests --bin failover_bench
+    log "running failover_bench $* (progress in $OUT/failover.stderr)"
+    status=0
+    ODRADEK_BROKER_BIN=$ROOT/target/release/odradek-broker "$ROOT/target/release/failover_bench" "$@" \
+        2> >(tee "$OUT/failover.stderr" | grep --line-buffered '^failover_bench' >&2) \
+        | tee "$OUT/failover.md" || status=$?
+    log "raw output in $OUT"
+    exit "$status"
+fi
+
+if [[ ${1:-} == replication ]]; then
+    shift
+    log "building (release): odradek-broker, odradek-perf, replication_bench"
+    cargo build --release -q --bin odradek-broker
+    cargo build --release -q -p odradek-perf
+    cargo build --release -q -p odradek-tests --bin replication_bench
+    log "running replication_bench $* (progress in $OUT/replication.stderr)"
+    status=0
+    ODRADEK_BROKER_BIN=$ROOT/target/release/odradek-broker ODRADEK_PERF_BIN=$ROOT/target/release/odradek-perf \
+        "$ROOT/target/release/replication_bench" --out "$OUT" "$@" \
+        2> >(tee "$OUT/replication.stderr" | grep --line-buffered '^replication_bench' >&2) \
+        | tee "$OUT/replication.md" || status=$?
+    log "raw output in $OUT"
+    exit "$status"
+fi
 
 log "building (release)"
 cargo build --release -q -p odradek-broker -p odradek-perf

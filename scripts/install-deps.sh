@@ -8,9 +8,20 @@
 #     the cluster tests and the local cluster use;
 #   * cargo-nextest, the test runner scripts/test.sh uses.
 #
+#   scripts/install-deps.sh             everything above (what scripts/test.sh runs)
+#   scripts/install-deps.sh zookeeper   only what a local cluster needs: Debian's zookeeper package
+#                                       and a Java runtime (what `odradek cluster up` runs when
+#                                       ZooKeeper is missing)
+#
 # Environment: ODRADEK_VENV overrides the venv location (default <repo>/.venv).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+MODE="${1:-all}"
+case "$MODE" in
+    all | zookeeper) ;;
+    *) echo "usage: $0 [zookeeper]" >&2; exit 2 ;;
+esac
 
 CONFLUENT_KAFKA_VERSION=2.16.1
 KAFKA_PYTHON_VERSION=3.0.12
@@ -24,19 +35,28 @@ as_root() {
 
 # --- apt packages -----------------------------------------------------------------------------------
 missing=()
-command -v kcat >/dev/null 2>&1 || missing+=(kcat)
-dpkg-query -W -f='${Status}' librdkafka-dev 2>/dev/null | grep -q 'install ok installed' || missing+=(librdkafka-dev)
-command -v python3 >/dev/null 2>&1 || missing+=(python3)
-# Debian's python3 ships venv without ensurepip; python3-venv adds it.
-if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then missing+=(python3-venv); fi
+if [ "$MODE" = all ]; then
+    command -v kcat >/dev/null 2>&1 || missing+=(kcat)
+    dpkg-query -W -f='${Status}' librdkafka-dev 2>/dev/null | grep -q 'install ok installed' || missing+=(librdkafka-dev)
+    command -v python3 >/dev/null 2>&1 || missing+=(python3)
+    # Debian's python3 ships venv without ensurepip; python3-venv adds it.
+    if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then missing+=(python3-venv); fi
+fi
 # The same check as `scripts/zookeeper.sh install`; the package brings a JRE if none is there.
 [ -f /usr/share/java/zookeeper.jar ] || missing+=(zookeeper)
+# ZooKeeper installed but no java on PATH (a JRE removed since): scripts/zookeeper.sh needs one.
+if [ -f /usr/share/java/zookeeper.jar ] && ! command -v java >/dev/null 2>&1; then
+    missing+=(default-jre-headless)
+fi
 if [ "${#missing[@]}" -gt 0 ]; then
     log "apt-get install ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
     as_root apt-get update -q
-    as_root apt-get install -y -q --no-install-recommends "${missing[@]}"
+    # Another apt-get (a second checkout's install, say) holding dpkg's lock is waited for.
+    as_root apt-get install -y -q --no-install-recommends -o DPkg::Lock::Timeout=300 "${missing[@]}"
 fi
+
+[ "$MODE" = zookeeper ] && exit 0
 
 # --- Python clients -----------------------------------------------------------------------------------
 venv_ok() {

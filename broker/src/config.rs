@@ -58,6 +58,18 @@ pub const KNOWN_KEYS: &[&str] = &[
     "min.insync.replicas",
     "unclean.leader.election.enable",
     "delete.topic.enable",
+    "controlled.shutdown.enable",
+    "controlled.shutdown.max.retries",
+    "controlled.shutdown.retry.backoff.ms",
+    "controller.socket.timeout.ms",
+    "replica.lag.time.max.ms",
+    "replica.fetch.wait.max.ms",
+    "replica.fetch.min.bytes",
+    "replica.fetch.max.bytes",
+    "replica.fetch.response.max.bytes",
+    "replica.fetch.backoff.ms",
+    "replica.socket.timeout.ms",
+    "replica.high.watermark.checkpoint.interval.ms",
 ];
 
 /// Kafka keys accepted so stock config files work, but not acted on (yet).
@@ -74,6 +86,7 @@ pub const ACCEPTED_UNUSED_KEYS: &[&str] = &[
     "log.cleaner.enable",
     "inter.broker.protocol.version",
     "log.message.format.version",
+    "num.replica.fetchers",
 ];
 
 /// One listener, `PLAINTEXT://host:port`.
@@ -107,6 +120,26 @@ pub struct KafkaConfig {
     pub min_insync_replicas: i32,
     pub unclean_leader_election_enable: bool,
     pub delete_topic_enable: bool,
+    /// `controlled.shutdown.enable`: ask the controller to move leadership away before stopping.
+    pub controlled_shutdown_enable: bool,
+    /// `controlled.shutdown.max.retries`: attempts before shutting down anyway.
+    pub controlled_shutdown_max_retries: u32,
+    /// `controlled.shutdown.retry.backoff.ms`: the pause between attempts.
+    pub controlled_shutdown_retry_backoff_ms: u64,
+    /// `controller.socket.timeout.ms`: how long a ControlledShutdown request may take.
+    pub controller_socket_timeout_ms: u64,
+    /// `replica.lag.time.max.ms`: a follower not caught up for this long leaves the ISR.
+    pub replica_lag_time_max_ms: i64,
+    /// `replica.fetch.*` and `replica.socket.timeout.ms`: the followers' Fetch requests.
+    pub replica_fetch_wait_max_ms: i32,
+    pub replica_fetch_min_bytes: i32,
+    pub replica_fetch_max_bytes: i32,
+    pub replica_fetch_response_max_bytes: i32,
+    pub replica_fetch_backoff_ms: u64,
+    pub replica_socket_timeout_ms: u64,
+    /// `replica.high.watermark.checkpoint.interval.ms`: how often HWs go to
+    /// `replication-offset-checkpoint`.
+    pub replica_high_watermark_checkpoint_interval_ms: i64,
 }
 
 impl KafkaConfig {
@@ -195,6 +228,18 @@ impl KafkaConfig {
             min_insync_replicas: p.int("min.insync.replicas", 1, 1, i32::MAX as i64)? as i32,
             unclean_leader_election_enable: p.bool("unclean.leader.election.enable", false)?,
             delete_topic_enable: p.bool("delete.topic.enable", true)?,
+            controlled_shutdown_enable: p.bool("controlled.shutdown.enable", true)?,
+            controlled_shutdown_max_retries: p.int("controlled.shutdown.max.retries", 3, 0, i32::MAX as i64)? as u32,
+            controlled_shutdown_retry_backoff_ms: p.int("controlled.shutdown.retry.backoff.ms", 5000, 0, i64::MAX)? as u64,
+            controller_socket_timeout_ms: p.int("controller.socket.timeout.ms", 30_000, 1, i32::MAX as i64)? as u64,
+            replica_lag_time_max_ms: p.int("replica.lag.time.max.ms", 30_000, 1, i64::MAX)?,
+            replica_fetch_wait_max_ms: p.int("replica.fetch.wait.max.ms", 500, 0, i32::MAX as i64)? as i32,
+            replica_fetch_min_bytes: p.int("replica.fetch.min.bytes", 1, 0, i32::MAX as i64)? as i32,
+            replica_fetch_max_bytes: p.int("replica.fetch.max.bytes", 1_048_576, 0, i32::MAX as i64)? as i32,
+            replica_fetch_response_max_bytes: p.int("replica.fetch.response.max.bytes", 10_485_760, 0, i32::MAX as i64)? as i32,
+            replica_fetch_backoff_ms: p.int("replica.fetch.backoff.ms", 1000, 0, i32::MAX as i64)? as u64,
+            replica_socket_timeout_ms: p.int("replica.socket.timeout.ms", 30_000, 1, i32::MAX as i64)? as u64,
+            replica_high_watermark_checkpoint_interval_ms: p.int("replica.high.watermark.checkpoint.interval.ms", 5000, 1, i64::MAX)?,
         })
     }
 
@@ -297,6 +342,10 @@ mod tests {
         assert_eq!(c.message_max_bytes, 1_048_588);
         assert_eq!(c.socket_request_max_bytes, 104_857_600);
         assert_eq!(c.log_dirs, vec![PathBuf::from("/tmp/kafka-logs")]);
+        assert!(c.controlled_shutdown_enable);
+        assert_eq!((c.controlled_shutdown_max_retries, c.controlled_shutdown_retry_backoff_ms), (3, 5000));
+        assert_eq!(c.controller_socket_timeout_ms, 30_000);
+        assert!(c.auto_create_topics_enable && c.delete_topic_enable);
     }
 
     #[test]

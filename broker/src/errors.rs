@@ -26,6 +26,8 @@ pub enum PartitionError {
     FencedLeaderEpoch,
     #[error("the request's leader epoch is newer than the partition's")]
     UnknownLeaderEpoch,
+    #[error("the in-sync replicas are fewer than min.insync.replicas")]
+    NotEnoughReplicas,
 }
 
 impl PartitionError {
@@ -35,6 +37,60 @@ impl PartitionError {
             PartitionError::NotLeaderOrFollower => codes::NOT_LEADER_OR_FOLLOWER,
             PartitionError::FencedLeaderEpoch => codes::FENCED_LEADER_EPOCH,
             PartitionError::UnknownLeaderEpoch => codes::UNKNOWN_LEADER_EPOCH,
+            PartitionError::NotEnoughReplicas => codes::NOT_ENOUGH_REPLICAS,
+        }
+    }
+}
+
+/// Why a topic could not be created or deleted (Kafka's `ApiException`s on the admin path); each
+/// message is the one Kafka puts in the response's `error_message`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AdminError {
+    #[error("{0}")]
+    InvalidTopic(String),
+    #[error("Topic '{0}' already exists.")]
+    TopicExists(String),
+    #[error("Topic '{0}' is marked for deletion.")]
+    TopicMarkedForDeletion(String),
+    #[error("{0}")]
+    InvalidPartitions(String),
+    #[error("{0}")]
+    InvalidReplicationFactor(String),
+    #[error("{0}")]
+    InvalidReplicaAssignment(String),
+    #[error("{0}")]
+    InvalidConfig(String),
+    #[error("{0}")]
+    InvalidRequest(String),
+    #[error("Topic `{0}` to delete does not exist")]
+    UnknownTopic(String),
+    #[error("ZooKeeper failed while handling topic '{topic}': {reason}")]
+    ZooKeeper { topic: String, reason: String },
+}
+
+impl AdminError {
+    pub fn code(&self) -> i16 {
+        match self {
+            AdminError::InvalidTopic(_) => codes::INVALID_TOPIC_EXCEPTION,
+            // Kafka throws TopicExistsException for both.
+            AdminError::TopicExists(_) | AdminError::TopicMarkedForDeletion(_) => codes::TOPIC_ALREADY_EXISTS,
+            AdminError::InvalidPartitions(_) => codes::INVALID_PARTITIONS,
+            AdminError::InvalidReplicationFactor(_) => codes::INVALID_REPLICATION_FACTOR,
+            AdminError::InvalidReplicaAssignment(_) => codes::INVALID_REPLICA_ASSIGNMENT,
+            AdminError::InvalidConfig(_) => codes::INVALID_CONFIG,
+            AdminError::InvalidRequest(_) => codes::INVALID_REQUEST,
+            AdminError::UnknownTopic(_) => codes::UNKNOWN_TOPIC_OR_PARTITION,
+            AdminError::ZooKeeper { .. } => codes::UNKNOWN_SERVER_ERROR,
+        }
+    }
+}
+
+impl From<odradek_controller::AssignmentError> for AdminError {
+    fn from(e: odradek_controller::AssignmentError) -> AdminError {
+        use odradek_controller::AssignmentError as A;
+        match e {
+            A::InvalidPartitions(_) => AdminError::InvalidPartitions(e.to_string()),
+            A::ReplicationFactorTooLarge { .. } | A::InvalidReplicationFactor(_) => AdminError::InvalidReplicationFactor(e.to_string()),
         }
     }
 }

@@ -4,10 +4,16 @@
 //!
 //! Readers take an `Arc` snapshot; an update builds a new snapshot and swaps it in, so a Metadata
 //! response is always consistent with one UpdateMetadata.
+//!
+//! Every update also wakes [`MetadataCache::wait_until`]: CreateTopics waits there for the new
+//! partitions' leaders and DeleteTopics for the topic to leave, Kafka's `DelayedCreatePartitions`
+//! and `DelayedDeleteTopics`, which `handleUpdateMetadataRequest` completes.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
+use tokio::sync::watch;
 use uuid::Uuid;
 
 /// A live broker's advertised endpoint.
@@ -84,14 +90,24 @@ impl MetadataSnapshot {
     }
 }
 
-#[derive(Default)]
 pub struct MetadataCache {
     current: RwLock<Arc<MetadataSnapshot>>,
+    /// Bumped after every update; waiters watch it.
+    updates: watch::Sender<u64>,
+}
+
+impl Default for MetadataCache {
+    fn default() -> MetadataCache {
+        MetadataCache::new()
+    }
 }
 
 impl MetadataCache {
     pub fn new() -> MetadataCache {
-        MetadataCache { current: RwLock::new(Arc::new(MetadataSnapshot { controller_id: -1, ..Default::default() })) }
+        MetadataCache {
+            current: RwLock::new(Arc::new(MetadataSnapshot { controller_id: -1, ..Default::default() })),
+            updates: watch::Sender::new(0),
+        }
     }
 
     pub fn snapshot(&self) -> Arc<MetadataSnapshot> {
@@ -100,9 +116,35 @@ impl MetadataCache {
     }
 
     pub fn update(&self, delta: MetadataDelta) {
-        let mut guard = self.current.write().unwrap_or_else(|e| e.into_inner());
-        let next = guard.apply(delta);
-        *guard = Arc::new(next);
+        {
+            let mut guard = self.current.write().unwrap_or_else(|e| e.into_inner());
+            let next = guard.apply(delta);
+            *guard = Arc::new(next);
+        }
+        self.updates.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// Waits until `done` holds for the current snapshot, re-checking after every update, for at
+    /// most `timeout`. Returns the last snapshot checked, whether or not `done` held for it.
+    pub async fn wait_until(&self, timeout: Duration, mut done: impl FnMut(&MetadataSnapshot) -> bool) -> Arc<MetadataSnapshot> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut updates = self.updates.subscribe();
+        loop {
+            // Subscribed before reading: an update in between still wakes the wait below.
+            updates.borrow_and_update();
+            let snapshot = self.snapshot();
+            if done(&snapshot) {
+                return snapshot;
+            }
+            tokio::select! {
+                changed = updates.changed() => {
+                    if changed.is_err() {
+                        return self.snapshot();
+                    }
+                }
+                _ = tokio::time::sleep_until(deadline) => return self.snapshot(),
+            }
+        }
     }
 }
 
@@ -131,5 +173,26 @@ mod tests {
         assert_eq!(s.brokers.keys().copied().collect::<Vec<_>>(), vec![2]);
         assert_eq!(s.topics["t"].partitions.keys().copied().collect::<Vec<_>>(), vec![0]);
         assert_eq!(s.topics["t"].id, id);
+    }
+
+    #[tokio::test]
+    async fn waiters_wake_on_updates_and_give_up_at_the_deadline() {
+        let cache = Arc::new(MetadataCache::new());
+        let b = BrokerEndpoint { id: 1, host: "h".into(), port: 9092, rack: None };
+        let waiter = {
+            let cache = Arc::clone(&cache);
+            tokio::spawn(async move { cache.wait_until(Duration::from_secs(30), |s| s.topics.contains_key("t")).await })
+        };
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let started = tokio::time::Instant::now();
+        cache.update(MetadataDelta { controller_id: 1, live_brokers: vec![b], partitions: vec![("t".into(), Uuid::new_v4(), 0, state(1))] });
+        let seen = waiter.await.unwrap();
+        assert!(seen.topics.contains_key("t"));
+        assert!(started.elapsed() < Duration::from_secs(5), "woken by the update, not a timeout");
+
+        let started = tokio::time::Instant::now();
+        let last = cache.wait_until(Duration::from_millis(200), |s| s.topics.contains_key("never")).await;
+        assert!(!last.topics.contains_key("never"));
+        assert!(started.elapsed() >= Duration::from_millis(200), "gives up at the timeout, not before");
     }
 }

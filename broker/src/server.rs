@@ -1,7 +1,9 @@
 //! The broker's lifecycle, Kafka's `KafkaServer.startup`/`shutdown`: the ZooKeeper session and
 //! cluster id (when `zookeeper.connect` is set), log recovery, the socket server, registration in
-//! `/brokers/ids`, and background tasks; on shutdown stop accepting, drain connections, then the
-//! clean log shutdown (flush, recovery-point checkpoint, `.kafka_cleanshutdown`).
+//! `/brokers/ids`, and background tasks; on shutdown first the controlled shutdown (the
+//! controller moves this broker's leadership away, while the broker still serves), then stop
+//! accepting, drain connections, and the clean log shutdown (flush, recovery-point checkpoint,
+//! `.kafka_cleanshutdown`).
 //!
 //! Shutdown is a named mechanism (mini-redis style): a `watch` flag every task selects on, and a
 //! completion channel each connection holds a sender of; when every sender is dropped, all
@@ -11,7 +13,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use odradek_controller::KafkaController;
+use odradek_controller::{ControllerConfig, KafkaController};
 use odradek_log::{LogError, LogManager};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
@@ -20,9 +22,12 @@ use tracing::{info, warn};
 
 use crate::api::{now_ms, KafkaApis};
 use crate::config::KafkaConfig;
+use crate::controlled_shutdown::{controlled_shutdown, ControlledShutdownSettings};
 use crate::metadata_cache::{BrokerEndpoint, MetadataCache};
 use crate::network::{connection, NetworkMetrics};
-use crate::replica_manager::ReplicaManager;
+use crate::alter_isr_manager;
+use crate::replica_fetcher::FetcherConfig;
+use crate::replica_manager::{ReplicaManager, ReplicationConfig};
 use crate::tasks;
 use crate::zk_registration;
 
@@ -40,6 +45,7 @@ pub enum BrokerError {
 
 /// A running broker.
 pub struct BrokerHandle {
+    config: Arc<KafkaConfig>,
     local_addr: SocketAddr,
     endpoint: BrokerEndpoint,
     metrics: Arc<NetworkMetrics>,
@@ -82,17 +88,43 @@ pub async fn start(config: KafkaConfig) -> Result<BrokerHandle, BrokerError> {
     let local_addr = listener.local_addr().map_err(|source| BrokerError::Bind { addr: bind.clone(), source })?;
     let endpoint = advertised_endpoint(&config, local_addr);
 
-    let replica_manager = Arc::new(ReplicaManager::new(broker_id, Arc::clone(&log_manager)));
+    let replication = ReplicationConfig {
+        replica_lag_time_max_ms: config.replica_lag_time_max_ms,
+        min_insync_replicas: config.min_insync_replicas,
+        fetcher: FetcherConfig {
+            max_wait_ms: config.replica_fetch_wait_max_ms,
+            min_bytes: config.replica_fetch_min_bytes,
+            max_bytes: config.replica_fetch_response_max_bytes,
+            partition_max_bytes: config.replica_fetch_max_bytes,
+            backoff_ms: config.replica_fetch_backoff_ms,
+            socket_timeout_ms: config.replica_socket_timeout_ms,
+        },
+    };
+    let replica_manager = Arc::new(ReplicaManager::with_config(broker_id, Arc::clone(&log_manager), replication));
+    if let Some((zk, _)) = &zk {
+        replica_manager.set_zk_client(zk.clone());
+    }
     let metadata_cache = Arc::new(MetadataCache::new());
     let metrics = Arc::new(NetworkMetrics::default());
-    let apis = Arc::new(KafkaApis::new(Arc::clone(&config), Arc::clone(&replica_manager), metadata_cache, Arc::clone(&metrics)));
+    let apis = Arc::new(KafkaApis::new(
+        Arc::clone(&config),
+        Arc::clone(&replica_manager),
+        Arc::clone(&metadata_cache),
+        Arc::clone(&metrics),
+        zk.as_ref().map(|(zk, _)| zk.clone()),
+    ));
 
     let (zk, controller) = match zk {
         Some((zk, cluster_id)) => {
             let epoch = zk_registration::register(&zk, zk_registration::broker_info(broker_id, &endpoint), Arc::clone(&replica_manager)).await?;
             info!(broker_id, broker_epoch = epoch, %cluster_id, "joined the cluster");
             // Kafka's order: the controller starts right after registration.
-            let controller = KafkaController::start(zk.clone(), odradek_zk::BrokerId(broker_id));
+            let controller_config = ControllerConfig {
+                delete_topic_enable: config.delete_topic_enable,
+                unclean_leader_election_enable: config.unclean_leader_election_enable,
+            };
+            let controller = KafkaController::start_with(zk.clone(), odradek_zk::BrokerId(broker_id), controller_config);
+            apis.set_controller(controller.handle());
             (Some(zk), Some(controller))
         }
         None => (None, None),
@@ -105,12 +137,15 @@ pub async fn start(config: KafkaConfig) -> Result<BrokerHandle, BrokerError> {
         tasks::log_flusher::start(Arc::clone(&log_manager), flush_interval, shutdown_rx.clone()),
         tasks::recovery_point_checkpoint::start(Arc::clone(&log_manager), config.log_flush_offset_checkpoint_interval_ms, shutdown_rx.clone()),
         tasks::log_retention::start(Arc::clone(&replica_manager), config.log_retention_check_interval_ms, shutdown_rx.clone()),
+        tasks::high_watermark_checkpoint::start(Arc::clone(&replica_manager), config.replica_high_watermark_checkpoint_interval_ms, shutdown_rx.clone()),
+        tasks::isr_expiration::start(Arc::clone(&replica_manager), config.replica_lag_time_max_ms, shutdown_rx.clone()),
+        Some(alter_isr_manager::start(Arc::clone(&replica_manager), Arc::clone(&metadata_cache), shutdown_rx.clone())),
     ]
     .into_iter()
     .flatten()
     .collect();
     info!(broker_id, %local_addr, advertised = %format!("{}:{}", endpoint.host, endpoint.port), "broker started");
-    Ok(BrokerHandle { local_addr, endpoint, metrics, replica_manager, shutdown, connections_done, acceptor, tasks, zk, controller })
+    Ok(BrokerHandle { config, local_addr, endpoint, metrics, replica_manager, shutdown, connections_done, acceptor, tasks, zk, controller })
 }
 
 async fn accept_loop(listener: TcpListener, apis: Arc<KafkaApis>, mut shutdown: watch::Receiver<bool>, done: mpsc::Sender<()>) {
@@ -172,21 +207,32 @@ impl BrokerHandle {
         self.zk.as_ref()
     }
 
-    /// Clean shutdown: stop accepting and reading, let in-flight requests finish, then flush and
-    /// close every log and leave the clean-shutdown marker.
+    /// Clean shutdown, Kafka's `KafkaServer.shutdown`: with ZooKeeper, first the controlled
+    /// shutdown (`controlled.shutdown.enable`), while this broker still serves; then stop
+    /// accepting and reading, let in-flight requests finish, flush and close every log and leave
+    /// the clean-shutdown marker.
     pub async fn shutdown(mut self) -> Result<(), BrokerError> {
         info!("shutting down");
+        if let (Some(zk), true) = (&self.zk, self.config.controlled_shutdown_enable) {
+            let replica_manager = Arc::clone(&self.replica_manager);
+            let settings = ControlledShutdownSettings::from_config(&self.config);
+            controlled_shutdown(zk, self.config.broker_id, || replica_manager.broker_epoch(), settings).await;
+        }
         if let Some(controller) = self.controller.take() {
             // Resign first (stop the request senders); `/controller` goes with the session below.
             controller.shutdown().await;
         }
         let _ = self.shutdown.send(true);
+        self.replica_manager.shutdown_fetchers();
         let _ = self.acceptor.await;
         for t in self.tasks.drain(..) {
             let _ = t.await;
         }
         if tokio::time::timeout(DRAIN_TIMEOUT, self.connections_done.recv()).await.is_err() {
             warn!("connections still busy after {DRAIN_TIMEOUT:?}; closing logs anyway");
+        }
+        if let Err(e) = self.replica_manager.log_manager().checkpoint_high_watermarks(&self.replica_manager.high_watermarks()) {
+            warn!(error = %e, "cannot write replication-offset-checkpoint");
         }
         let log_manager = Arc::clone(self.replica_manager.log_manager());
         tokio::task::spawn_blocking(move || log_manager.shutdown()).await.map_err(|e| BrokerError::Join(e.to_string()))??;

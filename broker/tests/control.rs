@@ -1,5 +1,6 @@
 //! The control plane as a broker sees it: LeaderAndIsr, UpdateMetadata and StopReplica with
 //! Kafka's epoch checks, Metadata answered from what UpdateMetadata said, and a clean restart.
+//! Without ZooKeeper the broker is never the controller: the admin APIs refuse.
 
 mod common;
 
@@ -8,7 +9,11 @@ use common::InProcessBroker;
 use kafka_protocol::messages::leader_and_isr_request::{LeaderAndIsrPartitionState, LeaderAndIsrTopicState};
 use kafka_protocol::messages::stop_replica_request::{StopReplicaPartitionState, StopReplicaTopicState, StopReplicaTopicV1};
 use kafka_protocol::messages::update_metadata_request::{UpdateMetadataBroker, UpdateMetadataEndpoint, UpdateMetadataPartitionState, UpdateMetadataTopicState};
-use kafka_protocol::messages::{BrokerId, LeaderAndIsrRequest, MetadataRequest, StopReplicaRequest, TopicName, UpdateMetadataRequest};
+use kafka_protocol::messages::create_topics_request::CreatableTopic;
+use kafka_protocol::messages::{
+    BrokerId, ControlledShutdownRequest, CreateTopicsRequest, DeleteTopicsRequest, LeaderAndIsrRequest, MetadataRequest, StopReplicaRequest, TopicName,
+    UpdateMetadataRequest,
+};
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::records::Compression;
@@ -225,4 +230,22 @@ async fn an_unusable_log_dir_or_another_brokers_dir_stops_startup() {
     InProcessBroker::start_in(1, logs.clone(), &[]).await.unwrap().shutdown().await.unwrap();
     let err = InProcessBroker::start_in(2, logs, &[]).await.err().expect("dir of broker 1").to_string();
     assert!(err.contains('1') && err.contains('2'), "names both ids: {err}");
+}
+
+#[tokio::test]
+async fn without_zookeeper_admin_requests_go_to_a_controller_that_is_not_here() {
+    let broker = InProcessBroker::start(0, &[]).await.unwrap();
+    let mut conn = Connection::connect(broker.addr()).await.unwrap();
+    let create = CreateTopicsRequest::default().with_topics(vec![CreatableTopic::default().with_name(name("t")).with_num_partitions(1).with_replication_factor(1)]);
+    for version in [0, 4] {
+        let r = conn.send(&create, version).await.unwrap();
+        assert_eq!(r.topics.iter().map(|t| t.error_code).collect::<Vec<_>>(), vec![codes::NOT_CONTROLLER], "CreateTopics v{version}");
+    }
+    let r = conn.send(&DeleteTopicsRequest::default().with_topic_names(vec![name("t")]), 3).await.unwrap();
+    assert_eq!(r.responses.iter().map(|t| t.error_code).collect::<Vec<_>>(), vec![codes::NOT_CONTROLLER]);
+    let r = conn.send(&ControlledShutdownRequest::default().with_broker_id(BrokerId(0)).with_broker_epoch(5), 3).await.unwrap();
+    assert_eq!((r.error_code, r.remaining_partitions.len()), (codes::STALE_CONTROLLER_EPOCH, 0));
+    // The connection is still usable after the flexible v3 exchange.
+    assert!(conn.send(&MetadataRequest::default().with_topics(None), 8).await.unwrap().topics.is_empty());
+    broker.handle.shutdown().await.unwrap();
 }

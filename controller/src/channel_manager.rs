@@ -11,13 +11,14 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use kafka_protocol::messages::{LeaderAndIsrRequest, UpdateMetadataRequest};
+use kafka_protocol::messages::{LeaderAndIsrRequest, StopReplicaRequest, UpdateMetadataRequest};
 use odradek_client::Connection;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
 
-use crate::request_batch::{LiveBroker, LEADER_AND_ISR_VERSION, UPDATE_METADATA_VERSION};
+use crate::kafka_controller::ControllerEvent;
+use crate::request_batch::{LiveBroker, LEADER_AND_ISR_VERSION, STOP_REPLICA_VERSION, UPDATE_METADATA_VERSION};
 
 /// How long to wait before reconnecting to a broker that could not be reached.
 const RETRY_BACKOFF: Duration = Duration::from_millis(100);
@@ -30,6 +31,14 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 pub enum ControlRequest {
     LeaderAndIsr(LeaderAndIsrRequest),
     UpdateMetadata(UpdateMetadataRequest),
+    StopReplica(StopReplicaRequest),
+}
+
+/// What a broker answered: the request's error code and, for StopReplica, each partition's.
+#[derive(Debug, Clone, Default)]
+struct ControlResponse {
+    error_code: i16,
+    partition_errors: Vec<(String, i32, i16)>,
 }
 
 impl ControlRequest {
@@ -37,15 +46,28 @@ impl ControlRequest {
         match self {
             ControlRequest::LeaderAndIsr(_) => "LeaderAndIsr",
             ControlRequest::UpdateMetadata(_) => "UpdateMetadata",
+            ControlRequest::StopReplica(_) => "StopReplica",
         }
     }
 
     /// Sends on `conn`; returns the response's error code.
-    async fn send(&self, conn: &mut Connection) -> odradek_client::Result<i16> {
+    async fn send(&self, conn: &mut Connection) -> odradek_client::Result<ControlResponse> {
+        let error_code = |error_code| ControlResponse { error_code, partition_errors: Vec::new() };
         match self {
-            ControlRequest::LeaderAndIsr(r) => Ok(conn.send(r, LEADER_AND_ISR_VERSION).await?.error_code),
-            ControlRequest::UpdateMetadata(r) => Ok(conn.send(r, UPDATE_METADATA_VERSION).await?.error_code),
+            ControlRequest::LeaderAndIsr(r) => Ok(error_code(conn.send(r, LEADER_AND_ISR_VERSION).await?.error_code)),
+            ControlRequest::UpdateMetadata(r) => Ok(error_code(conn.send(r, UPDATE_METADATA_VERSION).await?.error_code)),
+            ControlRequest::StopReplica(r) => {
+                let response = conn.send(r, STOP_REPLICA_VERSION).await?;
+                let partition_errors = response.partition_errors.iter().map(|p| (p.topic_name.0.to_string(), p.partition_index, p.error_code)).collect();
+                Ok(ControlResponse { error_code: response.error_code, partition_errors })
+            }
         }
+    }
+
+    /// StopReplica with deletion: its answer goes back to the controller's event loop
+    /// (`TopicDeletionStopReplicaResponseReceived`).
+    fn reports_back(&self) -> bool {
+        matches!(self, ControlRequest::StopReplica(r) if r.topic_states.iter().any(|t| t.partition_states.iter().any(|p| p.delete_partition)))
     }
 }
 
@@ -57,9 +79,9 @@ struct BrokerSender {
 }
 
 impl BrokerSender {
-    fn start(controller_id: i32, broker: LiveBroker) -> BrokerSender {
+    fn start(controller_id: i32, broker: LiveBroker, events: mpsc::UnboundedSender<ControllerEvent>) -> BrokerSender {
         let (queue, rx) = mpsc::unbounded_channel();
-        let task = tokio::spawn(send_loop(controller_id, broker.clone(), rx));
+        let task = tokio::spawn(send_loop(controller_id, broker.clone(), rx, events));
         BrokerSender { broker, queue, task }
     }
 }
@@ -74,11 +96,13 @@ impl Drop for BrokerSender {
 pub struct ControllerChannelManager {
     controller_id: i32,
     senders: BTreeMap<i32, BrokerSender>,
+    /// Where answers the controller acts on go (StopReplica for topic deletion).
+    events: mpsc::UnboundedSender<ControllerEvent>,
 }
 
 impl ControllerChannelManager {
-    pub fn new(controller_id: i32) -> ControllerChannelManager {
-        ControllerChannelManager { controller_id, senders: BTreeMap::new() }
+    pub fn new(controller_id: i32, events: mpsc::UnboundedSender<ControllerEvent>) -> ControllerChannelManager {
+        ControllerChannelManager { controller_id, senders: BTreeMap::new(), events }
     }
 
     /// Makes the senders match `live`: starts one per new broker, stops those of brokers that
@@ -96,7 +120,7 @@ impl ControllerChannelManager {
         for (id, broker) in wanted {
             if !self.senders.contains_key(&id) {
                 info!(broker_id = id, broker_epoch = broker.epoch, "starting a request sender to broker {id} at {}:{}", broker.host, broker.port);
-                self.senders.insert(id, BrokerSender::start(self.controller_id, broker.clone()));
+                self.senders.insert(id, BrokerSender::start(self.controller_id, broker.clone(), self.events.clone()));
             }
         }
     }
@@ -120,7 +144,7 @@ impl ControllerChannelManager {
 
 /// One broker's sending task: requests in queue order, each retried on a new connection until it
 /// gets a response.
-async fn send_loop(controller_id: i32, broker: LiveBroker, mut queue: mpsc::UnboundedReceiver<ControlRequest>) {
+async fn send_loop(controller_id: i32, broker: LiveBroker, mut queue: mpsc::UnboundedReceiver<ControlRequest>, events: mpsc::UnboundedSender<ControllerEvent>) {
     let addr = format!("{}:{}", broker.host, broker.port);
     let mut conn: Option<Connection> = None;
     while let Some(request) = queue.recv().await {
@@ -137,12 +161,15 @@ async fn send_loop(controller_id: i32, broker: LiveBroker, mut queue: mpsc::Unbo
                 },
             };
             match tokio::time::timeout(REQUEST_TIMEOUT, request.send(c)).await {
-                Ok(Ok(0)) => {
-                    debug!(controller_id, broker_id = broker.id, "{} delivered", request.name());
-                    break;
-                }
-                Ok(Ok(code)) => {
-                    warn!(controller_id, broker_id = broker.id, error_code = code, "broker {} answered {} with error code {code}", broker.id, request.name());
+                Ok(Ok(response)) => {
+                    if response.error_code == 0 {
+                        debug!(controller_id, broker_id = broker.id, "{} delivered", request.name());
+                    } else {
+                        warn!(controller_id, broker_id = broker.id, error_code = response.error_code, "broker {} answered {} with error code {}", broker.id, request.name(), response.error_code);
+                    }
+                    if request.reports_back() {
+                        let _ = events.send(ControllerEvent::StopReplicaResponse { broker_id: broker.id, error_code: response.error_code, partitions: response.partition_errors });
+                    }
                     break;
                 }
                 Ok(Err(e)) => {

@@ -45,27 +45,30 @@ pub fn on_broker_failure(
     liveness: &Liveness,
     allow_unclean: &dyn Fn(&str) -> bool,
 ) -> Vec<PartitionChange> {
-    let mut changes = Vec::new();
-    for (key, assignment) in assignments {
-        if !assignment.iter().any(|r| dead.contains(r)) {
-            continue;
-        }
-        let Some(current) = leadership.get(key) else { continue };
-        let live_replicas: Vec<i32> = assignment.iter().copied().filter(|&r| liveness.is_online(r)).collect();
-        if dead.contains(&current.leader) || current.leader == NO_LEADER {
-            if let Some(elected) = offline_partition(assignment, current, liveness, allow_unclean(&key.0)) {
-                changes.push(PartitionChange { partition: key.clone(), leader_and_isr: elected.leader_and_isr, recipients: elected.recipients, unclean: elected.unclean });
-                continue;
-            }
-        }
-        if let Some(shrunk) = remove_replicas_from_isr(current, dead) {
-            changes.push(PartitionChange { partition: key.clone(), leader_and_isr: shrunk, recipients: live_replicas, unclean: false });
-        }
-    }
-    changes
+    assignments
+        .iter()
+        .filter(|(_, assignment)| assignment.iter().any(|r| dead.contains(r)))
+        .filter_map(|(key, assignment)| {
+            let current = leadership.get(key)?;
+            after_broker_failure(key, assignment, current, dead, liveness, allow_unclean(&key.0))
+        })
+        .collect()
 }
 
-/// The OfflineReplica ISR update for `replicas`: `None` if nothing changes.
+/// One partition's part of [`on_broker_failure`]: a new leader if its leader is gone (or it had
+/// none), else the `dead` replicas removed from its ISR; `None` if nothing changes.
+pub fn after_broker_failure(key: &PartitionKey, assignment: &[i32], current: &LeaderAndIsr, dead: &[i32], liveness: &Liveness, allow_unclean: bool) -> Option<PartitionChange> {
+    let live_replicas: Vec<i32> = assignment.iter().copied().filter(|&r| liveness.live.contains(&r)).collect();
+    if dead.contains(&current.leader) || current.leader == NO_LEADER || !liveness.live.contains(&current.leader) {
+        if let Some(elected) = offline_partition(assignment, current, liveness, allow_unclean) {
+            return Some(PartitionChange { partition: key.clone(), leader_and_isr: elected.leader_and_isr, recipients: elected.recipients, unclean: elected.unclean });
+        }
+    }
+    let gone: Vec<i32> = dead.iter().copied().chain(current.isr.iter().copied().filter(|r| !liveness.live.contains(r))).collect();
+    let shrunk = remove_replicas_from_isr(current, &gone)?;
+    Some(PartitionChange { partition: key.clone(), leader_and_isr: shrunk, recipients: live_replicas, unclean: false })
+}
+
 pub fn remove_replicas_from_isr(current: &LeaderAndIsr, replicas: &[i32]) -> Option<LeaderAndIsr> {
     let leader_gone = replicas.contains(&current.leader);
     let in_isr = current.isr.iter().any(|r| replicas.contains(r));

@@ -18,11 +18,14 @@
 //!   failover, broker changes, resignation on session expiry or when another broker wins.
 //! - [`channel_manager`]: one request queue and sending task per live broker.
 //!
-//! The `ControllerContext` of topics and partitions and the state machines' I/O build on these
-//! (reference `../shared/reference/kafka-classic.md` §2).
+//! - `active`: what only the active controller does: failover, broker failure and startup,
+//!   topic creation and deletion, controlled shutdown, around the [`context::ControllerContext`]
+//!   (reference `../shared/reference/kafka-classic.md` §2).
 
+mod active;
 pub mod assignment;
 pub mod channel_manager;
+pub mod context;
 pub mod decisions;
 pub mod election;
 pub mod kafka_controller;
@@ -32,4 +35,4 @@ pub mod state;
 pub use assignment::{assign_replicas_to_brokers, AssignmentError, AssignmentStart};
 pub use election::{ElectionResult, LeaderAndIsr};
 pub use state::{PartitionState, ReplicaState};
-pub use kafka_controller::{ControllerEvent, KafkaController};
+pub use kafka_controller::{AlterIsrItem, AlterIsrOutcome, ControllerConfig, ControllerEvent, ControllerHandle, KafkaController};

@@ -11,14 +11,23 @@ use std::collections::BTreeMap;
 
 use kafka_protocol::messages::leader_and_isr_request::{LeaderAndIsrLiveLeader, LeaderAndIsrPartitionState, LeaderAndIsrTopicState};
 use kafka_protocol::messages::update_metadata_request::{UpdateMetadataBroker, UpdateMetadataEndpoint, UpdateMetadataPartitionState, UpdateMetadataTopicState};
-use kafka_protocol::messages::{BrokerId, LeaderAndIsrRequest, TopicName, UpdateMetadataRequest};
+use kafka_protocol::messages::stop_replica_request::{StopReplicaPartitionState, StopReplicaTopicState};
+use kafka_protocol::messages::{BrokerId, LeaderAndIsrRequest, StopReplicaRequest, TopicName, UpdateMetadataRequest};
 use kafka_protocol::protocol::StrBytes;
 use uuid::Uuid;
 
-use crate::decisions::PartitionChange;
+use crate::decisions::{PartitionChange, PartitionKey};
 
 pub const LEADER_AND_ISR_VERSION: i16 = 5;
 pub const UPDATE_METADATA_VERSION: i16 = 7;
+/// StopReplica v3 (IBP 2.6+): per-partition leader epoch and delete flag.
+pub const STOP_REPLICA_VERSION: i16 = 3;
+/// `LeaderAndIsr.EpochDuringDelete`: the leader epoch StopReplica carries when deleting a topic.
+pub const EPOCH_DURING_DELETE: i32 = -2;
+/// `LeaderAndIsr.NoEpoch`: StopReplica without a leader-epoch check.
+pub const NO_EPOCH: i32 = -1;
+/// `LeaderAndIsr.LeaderDuringDelete`: the leader UpdateMetadata names for a topic being deleted.
+pub const LEADER_DURING_DELETE: i32 = -2;
 
 /// A live broker as the controller knows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -132,6 +141,20 @@ pub fn build(stamp: ControllerStamp, live: &[LiveBroker], changes: &[PartitionCh
     batch
 }
 
+/// One StopReplica v3 request to `broker`: `(partition, leader epoch, delete)` for each replica
+/// it must stop (Kafka's `addStopReplicaRequestForBrokers`, grouped by topic).
+pub fn stop_replica(stamp: ControllerStamp, broker: &LiveBroker, partitions: &[(PartitionKey, i32, bool)]) -> StopReplicaRequest {
+    let mut topics: BTreeMap<&str, Vec<StopReplicaPartitionState>> = BTreeMap::new();
+    for ((topic, partition), leader_epoch, delete) in partitions {
+        topics.entry(topic.as_str()).or_default().push(StopReplicaPartitionState::default().with_partition_index(*partition).with_leader_epoch(*leader_epoch).with_delete_partition(*delete));
+    }
+    StopReplicaRequest::default()
+        .with_controller_id(BrokerId(stamp.controller_id))
+        .with_controller_epoch(stamp.controller_epoch)
+        .with_broker_epoch(broker.epoch)
+        .with_topic_states(topics.into_iter().map(|(topic, states)| StopReplicaTopicState::default().with_topic_name(name(topic)).with_partition_states(states)).collect())
+}
+
 fn name(topic: &str) -> TopicName {
     TopicName(StrBytes::from_string(topic.to_string()))
 }
@@ -177,6 +200,12 @@ mod tests {
         let mut buf = bytes::BytesMut::new();
         to3.encode(&mut buf, LEADER_AND_ISR_VERSION).unwrap();
         assert_eq!(LeaderAndIsrRequest::decode(&mut buf.freeze(), LEADER_AND_ISR_VERSION).unwrap(), *to3);
+        let stop = stop_replica(ControllerStamp { controller_id: 3, controller_epoch: 4 }, &live[0], &[(("t".into(), 1), EPOCH_DURING_DELETE, true), (("t".into(), 0), EPOCH_DURING_DELETE, true)]);
+        assert_eq!((stop.broker_epoch, stop.topic_states.len(), stop.topic_states[0].partition_states.len()), (102, 1, 2));
+        let mut buf = bytes::BytesMut::new();
+        stop.encode(&mut buf, STOP_REPLICA_VERSION).unwrap();
+        assert_eq!(StopReplicaRequest::decode(&mut buf.freeze(), STOP_REPLICA_VERSION).unwrap(), stop);
+
         let mut buf = bytes::BytesMut::new();
         um.encode(&mut buf, UPDATE_METADATA_VERSION).unwrap();
         assert_eq!(UpdateMetadataRequest::decode(&mut buf.freeze(), UPDATE_METADATA_VERSION).unwrap(), *um);

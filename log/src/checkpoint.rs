@@ -33,7 +33,7 @@ pub struct OffsetCheckpointFile {
 /// The only format version Kafka 2.8 writes.
 pub const CHECKPOINT_VERSION: i32 = 0;
 
-fn malformed(path: &Path, line: usize, what: &str) -> LogError {
+pub(crate) fn malformed(path: &Path, line: usize, what: &str) -> LogError {
     LogError::io(path, io::Error::new(io::ErrorKind::InvalidData, format!("malformed checkpoint, line {line}: {what}")))
 }
 

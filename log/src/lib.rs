@@ -11,7 +11,10 @@
 //! - [`segment`]: one `LogSegment` = `.log` + `.index` + `.timeindex` named by the 20-digit base offset.
 //! - [`log`]: one partition's `Log`: append, read, roll, recovery, retention, flush.
 //! - [`checkpoint`]: the offset checkpoint file format shared by recovery points and high watermarks.
-//! - [`manager`]: `LogManager`: log dirs, `meta.properties`, clean-shutdown marker, recovery points.
+//! - [`epoch`]: the leader epoch cache and its `leader-epoch-checkpoint` file (KIP-101), owned by
+//!   each `Log`.
+//! - [`manager`]: `LogManager`: log dirs, `meta.properties`, clean-shutdown marker, recovery points,
+//!   the high-watermark checkpoint the broker hands it.
 //! - Private helpers: `validator` (leader-append checks, Kafka's `LogValidator`), `file_records`
 //!   (positional batch reads from a `.log` file), `record` (record-header varints for
 //!   ListOffsets by timestamp), `meta_properties` (`meta.properties` read/write).
@@ -19,6 +22,7 @@
 pub mod batch;
 pub mod checkpoint;
 pub mod config;
+pub mod epoch;
 pub mod error;
 mod file_records;
 pub mod index;
@@ -34,6 +38,7 @@ mod validator;
 pub use batch::{BatchHeader, RECORD_BATCH_OVERHEAD};
 pub use checkpoint::OffsetCheckpointFile;
 pub use config::LogConfig;
+pub use epoch::{EpochEntry, LeaderEpochCheckpointFile, LeaderEpochFileCache};
 pub use error::LogError;
 pub use log::{FetchDataInfo, FileSlice, Log, LogAppendInfo, TimestampOffset};
 pub use manager::{LogManager, MetaProperties};

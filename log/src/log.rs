@@ -10,6 +10,12 @@
 //!   segment, byte position; updated after each write completes) and the copy-on-write segment
 //!   list, then read with `pread` below that position. Invariant: a reader only sees whole batches.
 //! - The log has no clock: it uses the latest `now_ms` its callers passed.
+//! - Each log owns its leader epoch cache ([`crate::epoch`]), kept in step with the records:
+//!   appends record the start of every newer epoch before the records are written, truncation
+//!   and retention trim it, and opening the log reconciles it with what recovery kept.
+//!   Invariant: every entry's start offset is in `[log start, log end]`. While the cache's lock
+//!   is held the entries, the log start and a truncation stand still; the log end can only grow
+//!   by records of the latest epoch (an append records a newer epoch under that lock first).
 //! - Durability follows Kafka: no fsync on the produce path by default; a roll fsyncs the old
 //!   segment on a background thread and then advances the recovery point; `flush.messages` and
 //!   `flush.ms` trigger [`Log::flush`]. Invariant: everything below the recovery point, index
@@ -23,6 +29,8 @@ mod retention;
 mod tests;
 #[cfg(test)]
 mod mutation_tests;
+#[cfg(test)]
+mod leader_epoch_tests;
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -30,8 +38,10 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
 
+use crate::batch::Batches;
 use crate::checkpoint::fsync_dir;
 use crate::config::LogConfig;
+use crate::epoch::{EpochEntry, LeaderEpochFileCache};
 use crate::error::{LogError, Result};
 use crate::segment::{lock, LogSegment, RollParams, Stamp};
 use crate::validator::validate_leader_append;
@@ -119,6 +129,8 @@ pub struct Log {
     clock_ms: AtomicI64,
     dir_sync: Arc<DirSync>,
     background_flushes: Mutex<Vec<JoinHandle<()>>>,
+    /// Kafka's `leaderEpochCache`. Lock order: `lock`, then this, then `end`.
+    leader_epoch_cache: Mutex<LeaderEpochFileCache>,
 }
 
 /// Index of the segment holding `offset` (largest base offset ≤ `offset`).
@@ -146,13 +158,24 @@ impl Log {
     /// one containing `p` is validated batch by batch; at the first bad batch (torn header, bad
     /// size, bad CRC) the segment is truncated there and later segments deleted; indexes of the
     /// recovered segments are rebuilt. `None` means the log was shut down cleanly: trust it all.
+    /// The leader epoch cache is read from `leader-epoch-checkpoint` and reconciled with the
+    /// loaded records (rebuilt from the recovered batches' headers, or from all of them if the
+    /// file is missing or corrupt; see `load::load_leader_epoch_cache`).
     pub fn open(dir: &Path, tp: TopicPartition, config: LogConfig, recovery_point: Option<i64>, now_ms: i64) -> Result<Log> {
         std::fs::create_dir_all(dir).map_err(|e| LogError::io(dir, e))?;
         let loaded = load::load_segments(dir, &tp, &config, recovery_point, now_ms)?;
         let last = loaded.segments.last().cloned().ok_or_else(|| LogError::io(dir, std::io::Error::other("no segment after load")))?;
         let end = LogOffsetMetadata { offset: loaded.log_end_offset, segment_base_offset: last.base_offset(), position: last.size() };
         let log_start = loaded.segments[0].base_offset();
-        tracing::info!(partition = %tp, log_start_offset = log_start, log_end_offset = end.offset, segments = loaded.segments.len(), "loaded log");
+        let leader_epoch_cache = load::load_leader_epoch_cache(dir, &tp, &loaded)?;
+        tracing::info!(
+            partition = %tp,
+            log_start_offset = log_start,
+            log_end_offset = end.offset,
+            segments = loaded.segments.len(),
+            latest_epoch = leader_epoch_cache.latest_epoch().unwrap_or(-1),
+            "loaded log"
+        );
         Ok(Log {
             dir: dir.to_path_buf(),
             tp,
@@ -166,6 +189,7 @@ impl Log {
             clock_ms: AtomicI64::new(now_ms),
             dir_sync: Arc::new(DirSync::default()),
             background_flushes: Mutex::new(Vec::new()),
+            leader_epoch_cache: Mutex::new(leader_epoch_cache),
         })
     }
 
@@ -183,6 +207,9 @@ impl Log {
     ///
     /// The whole append goes into one segment (as in Kafka), so the roll check uses its total
     /// size, and a total above `segment.bytes` is `RecordListTooLarge`.
+    ///
+    /// If `leader_epoch` is newer than the latest cached epoch, `(leader_epoch, first offset)` is
+    /// recorded in the leader epoch cache (and its file) before the records are written.
     pub fn append_as_leader(&self, records: &[u8], leader_epoch: i32, now_ms: i64) -> Result<LogAppendInfo> {
         self.observe_clock(now_ms);
         let config = self.config();
@@ -207,6 +234,8 @@ impl Log {
             if active.size() > 0 && active.should_roll(&roll) {
                 active = self.roll(&config, now_ms, first_offset)?;
             }
+            // Every batch carries `leader_epoch`, so only the first one can start it.
+            self.maybe_assign_epoch_start_offsets(std::iter::once((leader_epoch, first_offset)))?;
             active
                 .append(records, Some(Stamp { first_offset, leader_epoch }), config.index_interval_bytes)
                 .map_err(|e| LogError::io(active.log_path(), e))?;
@@ -298,7 +327,57 @@ impl Log {
         }
     }
 
+    /// Kafka's `maybeAssignEpochStartOffset`, called by the partition when this broker becomes
+    /// leader with `(new leader epoch, log end offset)`, so that the new epoch has a start even
+    /// before its first record (followers asking for the previous epoch's end get it). The
+    /// rules are [`LeaderEpochFileCache::assign`]'s: the latest epoch again is a no-op.
+    pub fn assign_epoch_start_offset(&self, epoch: i32, start_offset: i64) -> Result<()> {
+        let state = lock(&self.lock);
+        self.ensure_open(&state)?;
+        self.maybe_assign_epoch_start_offsets(std::iter::once((epoch, start_offset)))
+    }
+
+    /// The latest leader epoch with a start offset in this log (`None` if none is known): on a
+    /// follower, the `LastFetchedEpoch` of its next fetch.
+    pub fn latest_epoch(&self) -> Option<i32> {
+        lock(&self.leader_epoch_cache).latest_epoch()
+    }
+
+    /// Kafka's `Log.endOffsetForEpoch` (the answer to OffsetForLeaderEpoch and the Fetch
+    /// diverging-epoch check): the largest epoch ≤ `leader_epoch` and the offset where it ends,
+    /// the log end for the latest epoch; `(-1, -1)` if unknown. See
+    /// [`LeaderEpochFileCache::end_offset_for`].
+    pub fn end_offset_for_epoch(&self, leader_epoch: i32) -> (i32, i64) {
+        let cache = lock(&self.leader_epoch_cache);
+        // Read under the cache lock: no newer epoch can be appended nor truncation happen meanwhile.
+        cache.end_offset_for(leader_epoch, self.end().offset)
+    }
+
+    /// The leader epoch cache's entries, oldest first (tests and debugging).
+    pub fn leader_epoch_entries(&self) -> Vec<EpochEntry> {
+        lock(&self.leader_epoch_cache).entries().to_vec()
+    }
+
     // ---- internals shared by the submodules ----
+
+    /// Records `(epoch, start offset)` pairs in the leader epoch cache, writing its file once if
+    /// anything changed. Caller holds `lock`.
+    fn maybe_assign_epoch_start_offsets(&self, starts: impl IntoIterator<Item = (i32, i64)>) -> Result<()> {
+        let mut cache = lock(&self.leader_epoch_cache);
+        let mut changed = false;
+        for (epoch, start_offset) in starts {
+            changed |= cache.assign_in_memory(epoch, start_offset);
+        }
+        if changed {
+            cache.flush()?;
+        }
+        Ok(())
+    }
+
+    /// The `(partition leader epoch, base offset)` of each batch in already validated `records`.
+    fn batch_epochs(records: &[u8]) -> impl Iterator<Item = (i32, i64)> + '_ {
+        Batches::new(records).map(|(_, h, _)| (h.partition_leader_epoch, h.base_offset))
+    }
 
     fn observe_clock(&self, now_ms: i64) {
         self.clock_ms.fetch_max(now_ms, Ordering::AcqRel);

@@ -1,6 +1,8 @@
 //! `LogManager`: owns the log dirs, `meta.properties`, the clean-shutdown marker and the
 //! recovery-point checkpoint; opens every log at startup (recovering the unclean ones) and
-//! creates new logs in the dir with the fewest partitions.
+//! creates new logs in the dir with the fewest partitions. It also writes and reads each dir's
+//! `replication-offset-checkpoint` (high watermarks), whose values only the broker knows:
+//! Kafka's `ReplicaManager` owns that file, but it lives beside the logs and has their format.
 //!
 //! API CONTRACT (the broker codes against exactly this).
 //!
@@ -17,7 +19,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 
-use crate::checkpoint::{fsync_dir, OffsetCheckpointFile, RECOVERY_POINT_CHECKPOINT_FILE};
+use crate::checkpoint::{fsync_dir, OffsetCheckpointFile, RECOVERY_POINT_CHECKPOINT_FILE, REPLICATION_OFFSET_CHECKPOINT_FILE};
 use crate::config::LogConfig;
 use crate::error::{LogError, Result};
 use crate::log::Log;
@@ -42,6 +44,8 @@ pub struct LogManager {
     meta: Mutex<MetaProperties>,
     /// Every log with the index of its dir in `dirs`.
     logs: RwLock<HashMap<TopicPartition, (usize, Arc<Log>)>>,
+    /// Serialises checkpoint writers (periodic tasks and shutdown share the `.tmp` file names).
+    checkpoint_lock: Mutex<()>,
 }
 
 fn now_ms() -> i64 {
@@ -91,7 +95,13 @@ impl LogManager {
             validate_dir(dir)?;
         }
         let meta = Self::load_meta_properties(&dirs, broker_id, now_ms)?;
-        let manager = LogManager { dirs, default_config, meta: Mutex::new(meta), logs: RwLock::new(HashMap::new()) };
+        let manager = LogManager {
+            dirs,
+            default_config,
+            meta: Mutex::new(meta),
+            logs: RwLock::new(HashMap::new()),
+            checkpoint_lock: Mutex::new(()),
+        };
         for i in 0..manager.dirs.len() {
             manager.load_logs(i, now_ms)?;
         }
@@ -246,10 +256,60 @@ impl LogManager {
         for (tp, (i, log)) in self.logs.read().unwrap_or_else(|p| p.into_inner()).iter() {
             per_dir[*i].insert(tp.clone(), log.recovery_point());
         }
+        let _writing = lock(&self.checkpoint_lock);
         for (dir, offsets) in self.dirs.iter().zip(&per_dir) {
             OffsetCheckpointFile::new(dir.join(RECOVERY_POINT_CHECKPOINT_FILE)).write(offsets)?;
         }
         Ok(())
+    }
+
+    /// Kafka's `ReplicaManager.checkpointHighWatermarks`: writes `replication-offset-checkpoint`
+    /// in every dir (tmp file, fsync, rename) with the high watermarks of the partitions whose
+    /// log lives there. `high_watermarks` is the whole truth: a hosted partition missing from it
+    /// is left out of the file, and entries for partitions without a log here are ignored.
+    /// Every dir is written, so one whose last partition left gets an empty file.
+    pub fn checkpoint_high_watermarks(&self, high_watermarks: &HashMap<TopicPartition, i64>) -> Result<()> {
+        let mut per_dir: Vec<HashMap<&TopicPartition, i64>> = vec![HashMap::new(); self.dirs.len()];
+        let logs = self.logs.read().unwrap_or_else(|p| p.into_inner());
+        for (tp, hw) in high_watermarks {
+            if let Some((i, _)) = logs.get(tp) {
+                per_dir[*i].insert(tp, *hw);
+            }
+        }
+        drop(logs);
+        let _writing = lock(&self.checkpoint_lock);
+        for (dir, offsets) in self.dirs.iter().zip(&per_dir) {
+            OffsetCheckpointFile::new(dir.join(REPLICATION_OFFSET_CHECKPOINT_FILE)).write(offsets.iter().map(|(tp, hw)| (*tp, hw)))?;
+        }
+        Ok(())
+    }
+
+    /// The checkpointed high watermarks of the logs this manager holds (read at startup, when
+    /// the broker creates its partitions), each clamped to its log's `[log start, log end]` as
+    /// Kafka's `Log.updateHighWatermark` does. A dir's entries count only for logs in that dir; a
+    /// partition with no entry is absent (Kafka then starts from 0, clamped to the log start).
+    /// An unreadable file counts as empty, with a warning: a lower high watermark is safe, the
+    /// leader's next fetch response raises it.
+    pub fn read_high_watermarks(&self) -> HashMap<TopicPartition, i64> {
+        let logs = self.logs.read().unwrap_or_else(|p| p.into_inner());
+        let mut result = HashMap::new();
+        for (i, dir) in self.dirs.iter().enumerate() {
+            let file = OffsetCheckpointFile::new(dir.join(REPLICATION_OFFSET_CHECKPOINT_FILE));
+            let checkpointed = file.read().unwrap_or_else(|e| {
+                tracing::warn!(dir = %dir.display(), error = %e, "unreadable high watermark checkpoint, ignoring it");
+                HashMap::new()
+            });
+            for (tp, hw) in checkpointed {
+                match logs.get(&tp) {
+                    Some((j, log)) if *j == i => {
+                        // Not `clamp`, which panics if a concurrent truncation shows start > end.
+                        result.insert(tp, hw.max(log.log_start_offset()).min(log.log_end_offset()));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        result
     }
 
     /// Runs `flush_if_due` and `roll_if_due` on every log.

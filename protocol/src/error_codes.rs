@@ -1,5 +1,6 @@
 //! Kafka's error codes (`org.apache.kafka.common.protocol.Errors`), by Kafka's names.
 
+pub const UNKNOWN_SERVER_ERROR: i16 = -1;
 pub const NONE: i16 = 0;
 pub const OFFSET_OUT_OF_RANGE: i16 = 1;
 pub const CORRUPT_MESSAGE: i16 = 2;
@@ -7,6 +8,7 @@ pub const UNKNOWN_TOPIC_OR_PARTITION: i16 = 3;
 pub const LEADER_NOT_AVAILABLE: i16 = 5;
 pub const NOT_LEADER_OR_FOLLOWER: i16 = 6;
 pub const REQUEST_TIMED_OUT: i16 = 7;
+pub const BROKER_NOT_AVAILABLE: i16 = 8;
 pub const REPLICA_NOT_AVAILABLE: i16 = 9;
 pub const MESSAGE_TOO_LARGE: i16 = 10;
 pub const STALE_CONTROLLER_EPOCH: i16 = 11;
@@ -14,13 +16,22 @@ pub const COORDINATOR_NOT_AVAILABLE: i16 = 15;
 pub const INVALID_TOPIC_EXCEPTION: i16 = 17;
 pub const RECORD_LIST_TOO_LARGE: i16 = 18;
 pub const NOT_ENOUGH_REPLICAS: i16 = 19;
+pub const NOT_ENOUGH_REPLICAS_AFTER_APPEND: i16 = 20;
 pub const INVALID_REQUIRED_ACKS: i16 = 21;
 pub const UNSUPPORTED_VERSION: i16 = 35;
+pub const TOPIC_ALREADY_EXISTS: i16 = 36;
+pub const INVALID_PARTITIONS: i16 = 37;
+pub const INVALID_REPLICATION_FACTOR: i16 = 38;
+pub const INVALID_REPLICA_ASSIGNMENT: i16 = 39;
+pub const INVALID_CONFIG: i16 = 40;
+pub const NOT_CONTROLLER: i16 = 41;
 pub const INVALID_REQUEST: i16 = 42;
 pub const UNSUPPORTED_FOR_MESSAGE_FORMAT: i16 = 43;
 pub const KAFKA_STORAGE_ERROR: i16 = 56;
+pub const TOPIC_DELETION_DISABLED: i16 = 73;
 pub const FENCED_LEADER_EPOCH: i16 = 74;
 pub const UNKNOWN_LEADER_EPOCH: i16 = 75;
 pub const STALE_BROKER_EPOCH: i16 = 77;
 pub const INVALID_RECORD: i16 = 87;
+pub const INVALID_UPDATE_VERSION: i16 = 95;
 pub const INCONSISTENT_TOPIC_ID: i16 = 103;

@@ -101,6 +101,7 @@ pub fn api_name(api_key: ApiKey) -> &'static str {
         ApiKey::DeleteTopics => "DeleteTopics",
         ApiKey::InitProducerId => "InitProducerId",
         ApiKey::OffsetForLeaderEpoch => "OffsetForLeaderEpoch",
+        ApiKey::AlterPartition => "AlterIsr",
         _ => "an API Odradek does not serve",
     }
 }

@@ -7,6 +7,16 @@
 //! v12 is flexible and v13+ addresses topics by id. The control-plane APIs carry the versions a
 //! 2.8 controller sends (LeaderAndIsr 5, StopReplica 3, UpdateMetadata 7) and everything below
 //! them, all of which the `kafka-protocol` codec handles.
+//!
+//! The admin APIs stop before their first flexible version (CreateTopics 5, DeleteTopics 4), so
+//! they too need no tagged fields; CreateTopics 4 is the one that lets a client leave partitions
+//! and replication factor to the broker (−1, KIP-464). ControlledShutdown, which only brokers
+//! send, goes up to v3, the version a 2.8 broker sends, and that one *is* flexible: its request
+//! header is v2 and its response header v1 (v0's request header is v0, without a client id).
+//! The codec picks the header version per key and version, on both sides.
+//!
+//! AlterIsr (key 56, KIP-497), which leaders send to the controller, is v0 only, as in 2.8; the
+//! codec calls key 56 by its later name, AlterPartition, whose v0 is AlterIsr v0 (flexible).
 
 use kafka_protocol::messages::ApiKey;
 
@@ -19,8 +29,13 @@ pub const SUPPORTED_APIS: &[(ApiKey, i16, i16)] = &[
     (ApiKey::LeaderAndIsr, 0, 5),
     (ApiKey::StopReplica, 0, 3),
     (ApiKey::UpdateMetadata, 0, 7),
+    (ApiKey::ControlledShutdown, 0, 3),
     (ApiKey::FindCoordinator, 0, 2),
     (ApiKey::ApiVersions, 0, 3),
+    (ApiKey::CreateTopics, 0, 4),
+    (ApiKey::DeleteTopics, 0, 3),
+    (ApiKey::OffsetForLeaderEpoch, 0, 3),
+    (ApiKey::AlterPartition, 0, 0),
 ];
 
 /// The advertised `(min, max)` for `api_key`, if served at all.
@@ -56,5 +71,17 @@ mod tests {
         assert!(!is_supported(ApiKey::OffsetCommit, 2));
         // librdkafka < 2.11.1 compresses gzip/snappy/lz4 only with these in range.
         assert!(is_supported(ApiKey::Produce, 0) && is_supported(ApiKey::FindCoordinator, 0));
+    }
+
+    #[test]
+    fn admin_versions_every_client_uses_are_inside_and_stop_before_flexible() {
+        // kafka-clients.md §4.3: CreateTopics 3 and DeleteTopics 1 and 3 are what every client can use.
+        for (key, v) in [(ApiKey::CreateTopics, 3), (ApiKey::CreateTopics, 4), (ApiKey::DeleteTopics, 1), (ApiKey::DeleteTopics, 3)] {
+            assert!(is_supported(key, v), "{key:?} v{v}");
+        }
+        assert!(!is_supported(ApiKey::CreateTopics, 5), "v5 is flexible");
+        assert!(!is_supported(ApiKey::DeleteTopics, 4), "v4 is flexible");
+        // A 2.8 broker sends ControlledShutdown v3 (IBP >= 2.4-IV1).
+        assert!(is_supported(ApiKey::ControlledShutdown, 3) && is_supported(ApiKey::ControlledShutdown, 0));
     }
 }

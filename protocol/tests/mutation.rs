@@ -61,6 +61,22 @@ fn default_request(key: ApiKey) -> RequestKind {
         ApiKey::UpdateMetadata => RequestKind::UpdateMetadata(UpdateMetadataRequest::default()),
         ApiKey::FindCoordinator => RequestKind::FindCoordinator(FindCoordinatorRequest::default().with_key(StrBytes::from_static_str("group"))),
         ApiKey::ApiVersions => RequestKind::ApiVersions(ApiVersionsRequest::default()),
+        ApiKey::ControlledShutdown => RequestKind::ControlledShutdown(ControlledShutdownRequest::default().with_broker_id(BrokerId(2))),
+        ApiKey::CreateTopics => RequestKind::CreateTopics(CreateTopicsRequest::default().with_timeout_ms(100).with_topics(vec![create_topics_request::CreatableTopic::default()
+            .with_name(TopicName(StrBytes::from_static_str("topic")))
+            .with_num_partitions(-1)
+            .with_replication_factor(-1)
+            .with_assignments(vec![create_topics_request::CreatableReplicaAssignment::default().with_broker_ids(vec![BrokerId(1), BrokerId(2)])])
+            .with_configs(vec![create_topics_request::CreatableTopicConfig::default()
+                .with_name(StrBytes::from_static_str("retention.ms"))
+                .with_value(Some(StrBytes::from_static_str("1")))])])),
+        ApiKey::DeleteTopics => RequestKind::DeleteTopics(DeleteTopicsRequest::default().with_topic_names(vec![TopicName(StrBytes::from_static_str("topic"))])),
+        ApiKey::OffsetForLeaderEpoch => RequestKind::OffsetForLeaderEpoch(OffsetForLeaderEpochRequest::default().with_topics(vec![offset_for_leader_epoch_request::OffsetForLeaderTopic::default()
+            .with_topic(TopicName(StrBytes::from_static_str("t")))
+            .with_partitions(vec![offset_for_leader_epoch_request::OffsetForLeaderPartition::default().with_leader_epoch(3)])])),
+        ApiKey::AlterPartition => RequestKind::AlterPartition(AlterPartitionRequest::default().with_broker_id(BrokerId(1)).with_topics(vec![alter_partition_request::TopicData::default()
+            .with_topic_name(TopicName(StrBytes::from_static_str("t")))
+            .with_partitions(vec![alter_partition_request::PartitionData::default().with_new_isr(vec![BrokerId(1), BrokerId(2)])])])),
         other => panic!("no seed for {other:?}"),
     }
 }

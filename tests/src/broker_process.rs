@@ -104,6 +104,8 @@ impl BrokerProcess {
         stderr_tail(&self.stderr_path())
     }
 
+    /// The child's pid while it is held; check [`BrokerProcess::is_running`] before signalling
+    /// it, since an exited child reaped by `is_running` frees its pid for reuse.
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(Child::id)
     }

@@ -13,7 +13,9 @@
 
 pub mod broker_binary;
 pub mod broker_process;
+pub mod chaos;
 pub mod clients;
+pub mod cluster;
 pub mod controller_stub;
 pub mod kcat;
 pub mod murmur2;

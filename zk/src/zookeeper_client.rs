@@ -96,11 +96,24 @@ impl ZooKeeperClient {
         let (hosts, chroot) = config.split_chroot()?;
         if let Some(chroot) = chroot {
             let root = connect_session(&config, hosts).await?;
-            root.mkdir(chroot, &CreateMode::Persistent.options())
-                .await
-                .map_err(|source| {
-                    ZkError::from_client("create", chroot, ZkVersion::MATCH_ANY, source)
-                })?;
+            // A freshly started ensemble may drop a connection a moment after accepting it (a
+            // node still settling into the quorum): retry across connection losses, as every
+            // other request does, within the connection timeout.
+            let deadline = tokio::time::Instant::now() + config.connection_timeout;
+            loop {
+                match root.mkdir(chroot, &CreateMode::Persistent.options()).await {
+                    Ok(()) => break,
+                    Err(ClientError::ConnectionLoss) if tokio::time::Instant::now() < deadline => {
+                        let wait = tokio::time::timeout_at(deadline, wait_until_connected(&root));
+                        if let Ok(Err(source)) = wait.await {
+                            return Err(ZkError::from_client("create", chroot, ZkVersion::MATCH_ANY, source));
+                        }
+                    }
+                    Err(source) => {
+                        return Err(ZkError::from_client("create", chroot, ZkVersion::MATCH_ANY, source))
+                    }
+                }
+            }
             info!(chroot, "created the ZooKeeper chroot (or found it)");
         }
         let client = connect_session(&config, &config.connect).await?;

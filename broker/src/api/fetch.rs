@@ -24,7 +24,7 @@ use odradek_protocol::fetch::{FetchPartition, FetchTopic, ZeroCopyFetchResponse}
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use super::KafkaApis;
+use super::{now_ms, KafkaApis};
 use crate::errors::log_error_code;
 use crate::network::{PendingResponse, Response, SegmentRegion};
 use crate::partition::Partition;
@@ -107,6 +107,14 @@ impl KafkaApis {
                     continue;
                 }
                 let log = partition.log();
+                // A follower fetching beyond our log end has diverged: it learns so from the read
+                // (OFFSET_OUT_OF_RANGE) and is not counted as caught up.
+                if from_follower && fp.fetch_offset <= log.log_end_offset() {
+                    // `updateFollowerFetchState`: the fetch offset is the follower's log end.
+                    if let Some(change) = partition.update_follower_fetch_state(request.replica_id.0, fp.fetch_offset, fp.log_start_offset, now_ms()) {
+                        self.replica_manager.submit_isr_change(change);
+                    }
+                }
                 let high_watermark = partition.high_watermark();
                 let max_offset = if from_follower { log.log_end_offset() } else { high_watermark };
                 let max_bytes = (fp.partition_max_bytes.max(0) as usize).min(budget) as u32;

@@ -36,8 +36,9 @@ impl KafkaApis {
         for t in &request.topic_states {
             partitions.extend(t.partition_states.iter().map(|s| to_partition(t.topic_name.0.as_str(), t.topic_id, s)));
         }
+        let live_leaders: std::collections::HashMap<i32, (String, i32)> = request.live_leaders.iter().map(|l| (l.broker_id.0, (l.host_name.to_string(), l.port))).collect();
         let mut response = LeaderAndIsrResponse::default();
-        match self.replica_manager.become_leader_or_follower(request.controller_epoch, request.broker_epoch, partitions) {
+        match self.replica_manager.become_leader_or_follower(request.controller_epoch, request.broker_epoch, partitions, &live_leaders) {
             Err(e) => response.error_code = e.code(),
             Ok(results) => {
                 for (topic, topic_id, partition, code) in results {

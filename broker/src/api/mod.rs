@@ -1,23 +1,38 @@
 //! `KafkaApis`: one handler per API key, one file each. A handler gets the decoded request and
 //! returns a [`PendingResponse`]; per-partition failures are error codes inside the response,
 //! never an early return.
+//!
+//! Handlers that must talk to ZooKeeper or the controller (CreateTopics, DeleteTopics,
+//! ControlledShutdown, a Metadata request that auto-creates topics) answer
+//! [`PendingResponse::Later`]: the work runs when the connection's writer reaches the response,
+//! so it starts after the connection's earlier responses are out, as with Kafka's muted channel.
 
+mod alter_isr;
 mod api_versions;
+mod controlled_shutdown;
+mod create_topics;
+mod delete_topics;
 mod fetch;
 mod find_coordinator;
 mod leader_and_isr;
 mod list_offsets;
 mod metadata;
+mod offset_for_leader_epoch;
 mod produce;
 mod stop_replica;
 mod update_metadata;
 
-use std::sync::Arc;
+use std::future::Future;
+use std::sync::{Arc, OnceLock};
 
 use kafka_protocol::messages::{ApiKey, RequestKind, ResponseKind};
+use odradek_controller::ControllerHandle;
 use odradek_protocol::{encode_response, Request};
+use odradek_zk::KafkaZkClient;
 use tracing::error;
 
+use crate::admin_manager::ZkAdminManager;
+use crate::auto_topic_creation::AutoTopicCreationManager;
 use crate::config::KafkaConfig;
 use crate::metadata_cache::MetadataCache;
 use crate::network::{NetworkMetrics, PendingResponse, Response};
@@ -28,6 +43,12 @@ pub struct KafkaApis {
     replica_manager: Arc<ReplicaManager>,
     metadata_cache: Arc<MetadataCache>,
     metrics: Arc<NetworkMetrics>,
+    /// Topic creation and deletion through ZooKeeper; `None` without `zookeeper.connect`.
+    admin_manager: Option<Arc<ZkAdminManager>>,
+    /// Metadata's auto-creation; `None` without ZooKeeper.
+    auto_topic_creation: Option<AutoTopicCreationManager>,
+    /// This broker's controller module, set once it has started (after registration).
+    controller: OnceLock<ControllerHandle>,
 }
 
 impl KafkaApis {
@@ -36,8 +57,23 @@ impl KafkaApis {
         replica_manager: Arc<ReplicaManager>,
         metadata_cache: Arc<MetadataCache>,
         metrics: Arc<NetworkMetrics>,
+        zk: Option<KafkaZkClient>,
     ) -> KafkaApis {
-        KafkaApis { config, replica_manager, metadata_cache, metrics }
+        let admin_manager = zk.map(|zk| Arc::new(ZkAdminManager::new(Arc::clone(&config), zk, Arc::clone(&metadata_cache))));
+        let auto_topic_creation = admin_manager.as_ref().map(|admin| AutoTopicCreationManager::new(Arc::clone(&config), Arc::clone(admin)));
+        KafkaApis { config, replica_manager, metadata_cache, metrics, admin_manager, auto_topic_creation, controller: OnceLock::new() }
+    }
+
+    /// Hands the handlers this broker's controller (`KafkaServer.startup` starts it after
+    /// registering). Only the first call counts.
+    pub fn set_controller(&self, handle: ControllerHandle) {
+        let _ = self.controller.set(handle);
+    }
+
+    /// True while this broker is the active controller: only then are CreateTopics and
+    /// DeleteTopics served.
+    fn is_active_controller(&self) -> bool {
+        self.controller.get().is_some_and(ControllerHandle::is_active)
     }
 
     pub fn config(&self) -> &Arc<KafkaConfig> {
@@ -56,8 +92,13 @@ impl KafkaApis {
         let api_key = request.api_key;
         let body = match request.body {
             RequestKind::ApiVersions(_) => api_versions::handle(version),
-            RequestKind::Metadata(r) => self.handle_metadata(r, version),
-            RequestKind::Produce(r) => return PendingResponse::Ready(self.handle_produce(r, version, correlation_id)),
+            RequestKind::Metadata(r) => return self.handle_metadata(r, version, correlation_id),
+            RequestKind::CreateTopics(r) => return self.handle_create_topics(r, version, correlation_id),
+            RequestKind::DeleteTopics(r) => return self.handle_delete_topics(r, version, correlation_id),
+            RequestKind::ControlledShutdown(r) => return self.handle_controlled_shutdown(r, version, correlation_id),
+            RequestKind::OffsetForLeaderEpoch(r) => self.handle_offset_for_leader_epoch(r, version),
+            RequestKind::AlterPartition(r) => return self.handle_alter_isr(r, version, correlation_id),
+            RequestKind::Produce(r) => return self.handle_produce(r, version, correlation_id),
             RequestKind::Fetch(r) => return self.handle_fetch(r, version, correlation_id),
             RequestKind::ListOffsets(r) => self.handle_list_offsets(r, version),
             RequestKind::FindCoordinator(r) => self.handle_find_coordinator(r, version),
@@ -83,6 +124,21 @@ pub(crate) fn respond(api_key: ApiKey, version: i16, correlation_id: i32, body: 
             Response::Close
         }
     }
+}
+
+/// A response whose body `work` computes when the connection's writer gets to it.
+pub(crate) fn respond_later(
+    api_key: ApiKey,
+    version: i16,
+    correlation_id: i32,
+    work: impl Future<Output = ResponseKind> + Send + 'static,
+) -> PendingResponse {
+    PendingResponse::Later(Box::pin(async move { respond(api_key, version, correlation_id, &work.await) }))
+}
+
+/// A topic name for a response.
+pub(crate) fn topic_name(name: &str) -> kafka_protocol::messages::TopicName {
+    kafka_protocol::messages::TopicName(kafka_protocol::protocol::StrBytes::from_string(name.to_string()))
 }
 
 /// Milliseconds since the Unix epoch.

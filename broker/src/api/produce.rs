@@ -6,24 +6,43 @@
 //!   Kafka would up-convert it (no client in scope sends one).
 //! - Magic-2 produce data must be exactly one batch per partition (INVALID_RECORD otherwise);
 //!   the log validates the batch (CORRUPT_MESSAGE, MESSAGE_TOO_LARGE, ...) and assigns offsets.
-//! - acks=1 and acks=−1 are answered after the local append. acks=−1 waiting for the ISR (produce
-//!   purgatory) comes with replication; while a partition has a single replica the local append
-//!   is all the ISR there is.
+//! - acks=1 is answered after the local append. acks=−1 first needs an ISR of at least
+//!   `min.insync.replicas` (NOT_ENOUGH_REPLICAS, nothing written), then waits (`DelayedProduce`)
+//!   until the high watermark passes the batch: NONE, or NOT_ENOUGH_REPLICAS_AFTER_APPEND if the
+//!   ISR shrank below `min.insync.replicas` meanwhile, NOT_LEADER_OR_FOLLOWER if leadership moved,
+//!   REQUEST_TIMED_OUT after the request's `timeout_ms`.
 //! - acks=0 gets no response; if any partition failed, the connection is closed so the client
 //!   notices (Kafka's behaviour).
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
 use kafka_protocol::messages::{ApiKey, ProduceRequest, ProduceResponse, ResponseKind};
 use odradek_log::BatchHeader;
 use odradek_protocol::error_codes as codes;
+use tokio::sync::Notify;
+use tokio::time::Instant;
 use tracing::debug;
 
 use super::{now_ms, respond, KafkaApis};
 use crate::errors::log_error_code;
-use crate::network::Response;
+use crate::network::{PendingResponse, Response};
+use crate::partition::Partition;
+
+/// An acks=all partition waiting for its high watermark: where its answer goes in the response,
+/// and the offset the HW must reach.
+struct Waiting {
+    topic: usize,
+    partition: usize,
+    replica: Arc<Partition>,
+    required_offset: i64,
+}
 
 impl KafkaApis {
-    pub(super) fn handle_produce(&self, request: ProduceRequest, version: i16, correlation_id: i32) -> Response {
+    pub(super) fn handle_produce(&self, request: ProduceRequest, version: i16, correlation_id: i32) -> PendingResponse {
+        let timeout_ms = request.timeout_ms;
+        let mut waiting = Vec::new();
         let acks = request.acks;
         let valid_acks = matches!(acks, -1..=1);
         let now = now_ms();
@@ -47,7 +66,7 @@ impl KafkaApis {
                 } else {
                     match self.replica_manager.partition(name, data.index) {
                         None => codes::UNKNOWN_TOPIC_OR_PARTITION,
-                        Some(partition) => match partition.append_records_to_leader(&records, now) {
+                        Some(partition) => match partition.append_records_to_leader(&records, acks, now) {
                             Err(e) => e.code(),
                             Ok(Err(e)) => {
                                 debug!(partition = %partition.tp, error = %e, "produce rejected");
@@ -56,6 +75,10 @@ impl KafkaApis {
                             Ok(Ok(info)) => {
                                 part.base_offset = info.first_offset;
                                 part.log_start_offset = info.log_start_offset;
+                                if acks == -1 {
+                                    let (topic, index) = (response.responses.len(), topic_response.partition_responses.len());
+                                    waiting.push(Waiting { topic, partition: index, replica: Arc::clone(&partition), required_offset: info.last_offset + 1 });
+                                }
                                 codes::NONE
                             }
                         },
@@ -67,10 +90,49 @@ impl KafkaApis {
             response.responses.push(topic_response);
         }
         if acks == 0 {
-            return if any_error { Response::Close } else { Response::NoResponse };
+            return PendingResponse::Ready(if any_error { Response::Close } else { Response::NoResponse });
         }
-        respond(ApiKey::Produce, version, correlation_id, &ResponseKind::Produce(response))
+        complete_ready(&mut response, &mut waiting);
+        if waiting.is_empty() {
+            return PendingResponse::Ready(respond(ApiKey::Produce, version, correlation_id, &ResponseKind::Produce(response)));
+        }
+        let deadline = Instant::now() + Duration::from_millis(timeout_ms.max(0) as u64);
+        PendingResponse::Later(Box::pin(async move {
+            loop {
+                // Register before checking so a HW move in between still wakes us.
+                let waiter = Arc::new(Notify::new());
+                for w in &waiting {
+                    w.replica.watchers.watch(&waiter);
+                }
+                complete_ready(&mut response, &mut waiting);
+                if waiting.is_empty() {
+                    break;
+                }
+                tokio::select! {
+                    _ = waiter.notified() => {}
+                    _ = tokio::time::sleep_until(deadline) => {
+                        complete_ready(&mut response, &mut waiting);
+                        for w in waiting.drain(..) {
+                            response.responses[w.topic].partition_responses[w.partition].error_code = codes::REQUEST_TIMED_OUT;
+                        }
+                        break;
+                    }
+                }
+            }
+            respond(ApiKey::Produce, version, correlation_id, &ResponseKind::Produce(response))
+        }))
     }
+}
+
+/// Answers every waiting partition whose HW has reached its offset (or that can no longer wait).
+fn complete_ready(response: &mut ProduceResponse, waiting: &mut Vec<Waiting>) {
+    waiting.retain(|w| match w.replica.check_enough_replicas_reach_offset(w.required_offset) {
+        None => true,
+        Some(code) => {
+            response.responses[w.topic].partition_responses[w.partition].error_code = code;
+            false
+        }
+    });
 }
 
 const MAGIC_OFFSET: usize = 16;

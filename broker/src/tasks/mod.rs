@@ -3,6 +3,8 @@
 //! (`kafka-log-retention`). Each runs its (blocking, disk-bound) work on the blocking pool at a
 //! fixed interval until shutdown.
 
+pub mod high_watermark_checkpoint;
+pub mod isr_expiration;
 pub mod log_flusher;
 pub mod log_retention;
 pub mod recovery_point_checkpoint;

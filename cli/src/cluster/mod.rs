@@ -15,6 +15,7 @@
 
 mod down;
 pub mod layout;
+mod prerequisites;
 mod status;
 mod up;
 
@@ -25,12 +26,14 @@ use clap::{Args, Subcommand};
 
 pub use layout::Layout;
 
-const DEFAULT_DIR: &str = ".odradek/cluster";
+/// Where `cluster` keeps a cluster, and where `topics` looks for one, unless `--dir` says otherwise.
+pub const DEFAULT_DIR: &str = ".odradek/cluster";
 
 #[derive(Subcommand)]
 pub enum ClusterCommand {
     /// Start the ensemble and the brokers, wait until every broker knows all brokers and the
-    /// controller, and print the bootstrap servers.
+    /// controller, and print the bootstrap servers. Installs ZooKeeper (Debian's package) and
+    /// builds odradek-broker first if they are missing.
     Up(UpArgs),
     /// Each ZooKeeper node and broker: up or down, and the controller. Exits 1 if anything is down.
     Status(DirArgs),
@@ -59,7 +62,8 @@ pub struct UpArgs {
     /// ZooKeeper's client ports are ZK_BASE_PORT..+2 (quorum +1000, election +2000).
     #[arg(long, default_value_t = 2181, value_parser = clap::value_parser!(u16).range(1024..=63000))]
     pub zk_base_port: u16,
-    /// The odradek-broker binary (default: $ODRADEK_BROKER_BIN, else the one beside `odradek`).
+    /// The odradek-broker binary (default: $ODRADEK_BROKER_BIN, else the one beside `odradek`,
+    /// built with cargo if it is missing).
     #[arg(long)]
     pub broker_bin: Option<PathBuf>,
 }

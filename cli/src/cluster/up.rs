@@ -1,4 +1,5 @@
-//! `odradek cluster up`: ensemble first, then the brokers (each detached, in its own process
+//! `odradek cluster up`: what is missing installed or built first (ZooKeeper, the broker binary:
+//! `prerequisites`), then the ensemble, then the brokers (each detached, in its own process
 //! group), then a wait until the controller has told every broker about every broker.
 //!
 //! Anything that fails after the ensemble started stops what did start, so a failed `up` leaves
@@ -11,7 +12,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 
 use super::layout::{BrokerFiles, Layout};
-use super::UpArgs;
+use super::{prerequisites, UpArgs};
 use crate::{locate, metadata, processes};
 
 /// How long each broker may take to print its ready line.
@@ -22,7 +23,6 @@ const METADATA_TIMEOUT: Duration = Duration::from_secs(60);
 pub fn run(args: &UpArgs) -> anyhow::Result<ExitCode> {
     let layout = Layout::new(&args.dir)?;
     let script = locate::zookeeper_script()?;
-    let bin = locate::broker_binary(args.broker_bin.as_deref())?;
     let count = i32::from(args.brokers);
     let brokers: Vec<BrokerFiles> = (1..=count).map(|id| layout.broker(id)).collect();
     let ports: Vec<u16> = (1..=args.brokers)
@@ -41,6 +41,8 @@ pub fn run(args: &UpArgs) -> anyhow::Result<ExitCode> {
         println!("{}", bootstrap(&ports));
         return Ok(ExitCode::SUCCESS);
     }
+    prerequisites::ensure_zookeeper()?;
+    let bin = prerequisites::ensure_broker(args.broker_bin.as_deref())?;
     for (broker, port) in brokers.iter().zip(&ports) {
         if TcpListener::bind(("127.0.0.1", *port)).is_err() {
             anyhow::bail!("port {port} on 127.0.0.1 (broker {}'s listener) is in use: stop what holds it or pass another --base-port", broker.id);
@@ -153,6 +155,8 @@ fn wait_ready(broker: &BrokerFiles) -> anyhow::Result<()> {
             return Ok(());
         }
         if processes::broker_pid(broker).is_none() {
+            // Read again: the broker may have written its last words after the first read.
+            let output = std::fs::read_to_string(broker.output()).unwrap_or_default();
             let last = output
                 .lines()
                 .rev()

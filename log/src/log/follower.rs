@@ -21,6 +21,10 @@ impl Log {
     /// allowed, as after compaction); otherwise it is `InvalidRecord` and nothing is written
     /// (Kafka's `UnexpectedAppendOffsetException`). A roll starts the new segment at the
     /// append's first offset. The flush policy applies as for leader appends.
+    ///
+    /// Each batch whose partition leader epoch is newer than the latest cached epoch records
+    /// `(epoch, base offset)` in the leader epoch cache before the records are written, so the
+    /// follower's cache mirrors the leader's.
     pub fn append_as_follower(&self, records: &[u8], now_ms: i64) -> Result<LogAppendInfo> {
         self.observe_clock(now_ms);
         let config = self.config();
@@ -51,6 +55,7 @@ impl Log {
             if (active.size() > 0 || validated.first_offset > active.base_offset()) && active.should_roll(&roll) {
                 active = self.roll(&config, now_ms, validated.first_offset)?;
             }
+            self.maybe_assign_epoch_start_offsets(Self::batch_epochs(records))?;
             active.append(records, None, config.index_interval_bytes).map_err(|e| LogError::io(active.log_path(), e))?;
             self.publish_end(LogOffsetMetadata { offset: validated.last_offset + 1, segment_base_offset: active.base_offset(), position: active.size() });
             LogAppendInfo {
@@ -73,6 +78,7 @@ impl Log {
     /// target (the target itself when it is a batch boundary). Returns whether anything was
     /// removed: a target at or above the log end is a no-op. A target below the log start
     /// empties the log and restarts it there. The recovery point never stays above the log end.
+    /// Leader epoch entries starting at or after the new log end are removed.
     ///
     /// Readers holding a slice into the truncated bytes may see it cut short.
     pub fn truncate_to(&self, target_offset: i64, now_ms: i64) -> Result<bool> {
@@ -92,6 +98,8 @@ impl Log {
             self.start_at(target_offset, now_ms)?;
             return Ok(true);
         };
+        // Held until the epochs are cut too, so no reader pairs the old epochs with the new end.
+        let mut epoch_cache = lock(&self.leader_epoch_cache);
         let (kept, doomed) = segments.split_at(i + 1);
         self.replace_segments(kept.to_vec());
         for segment in doomed {
@@ -103,13 +111,17 @@ impl Log {
         let log_end = last.read_next_offset().map_err(io)?.unwrap_or(last.base_offset());
         self.publish_end(LogOffsetMetadata { offset: log_end, segment_base_offset: last.base_offset(), position: last.size() });
         self.recovery_point.fetch_min(log_end, Ordering::AcqRel);
+        // Kafka cuts at `target_offset`; the new end is never above it, and an epoch starting
+        // in between would own no record.
+        epoch_cache.truncate_from_end(log_end)?;
+        drop(epoch_cache);
         tracing::info!(partition = %self.tp, target_offset, log_end_offset = log_end, bytes = removed, segments_deleted = doomed.len(), "truncated log");
         Ok(true)
     }
 
     /// Kafka's `truncateFullyAndStartAt`: deletes every segment and restarts the log empty at
     /// `new_offset`, which becomes log start, log end and recovery point (a follower whose fetch
-    /// offset fell below the leader's log start).
+    /// offset fell below the leader's log start). The leader epoch cache is emptied.
     pub fn truncate_fully_and_start_at(&self, new_offset: i64, now_ms: i64) -> Result<()> {
         self.observe_clock(now_ms);
         let state = lock(&self.lock);
@@ -118,8 +130,10 @@ impl Log {
         self.start_at(new_offset, now_ms)
     }
 
-    /// Replaces all segments by one empty segment at `new_offset`. Caller holds `lock`.
+    /// Replaces all segments by one empty segment at `new_offset` and empties the leader epoch
+    /// cache. Caller holds `lock`.
     fn start_at(&self, new_offset: i64, now_ms: i64) -> Result<()> {
+        let mut epoch_cache = lock(&self.leader_epoch_cache);
         // Delete first: the new segment may reuse an old segment's file names.
         for segment in self.segments().iter() {
             segment.delete_files().map_err(|e| LogError::io(segment.log_path(), e))?;
@@ -130,6 +144,8 @@ impl Log {
         self.publish_end(LogOffsetMetadata { offset: new_offset, segment_base_offset: new_offset, position: 0 });
         self.log_start_offset.store(new_offset, Ordering::Release);
         self.recovery_point.store(new_offset, Ordering::Release);
+        epoch_cache.clear_and_flush()?;
+        drop(epoch_cache);
         tracing::info!(partition = %self.tp, new_offset, "truncated log fully");
         Ok(())
     }

@@ -13,7 +13,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::config::LogConfig;
+use crate::epoch::{LeaderEpochCheckpointFile, LeaderEpochFileCache};
 use crate::error::{LogError, Result};
+use crate::file_records::FileBatches;
 use crate::index::{segment_file, INDEX_FILE_SUFFIX, LOG_FILE_SUFFIX, TIME_INDEX_FILE_SUFFIX};
 use crate::segment::LogSegment;
 use crate::TopicPartition;
@@ -28,6 +30,10 @@ pub(super) struct LoadedLog {
     /// Never empty.
     pub segments: Vec<Arc<LogSegment>>,
     pub log_end_offset: i64,
+    /// Base offset of the first segment recovery re-validated because it was possibly not
+    /// fsynced (the one holding the recovery point, or a torn tail of a clean log); `None` when
+    /// the log was trusted. Segments only re-indexed do not count.
+    pub recovered_from: Option<i64>,
 }
 
 /// Parses `00000000000000001234.log`-style names.
@@ -86,8 +92,12 @@ pub(super) fn load_segments(dir: &Path, tp: &TopicPartition, config: &LogConfig,
     };
     let mut recovered: Vec<Arc<LogSegment>> = Vec::new();
     let mut last_next_offset: Option<Option<i64>> = None;
+    let mut recovered_from = None;
     let mut i = 0;
     while i < segments.len() {
+        if i >= recover_from {
+            recovered_from.get_or_insert(segments[i].base_offset());
+        }
         if i >= recover_from || needs_rebuild[i] {
             let outcome = recover(&segments[i], tp, config)?;
             recovered.push(Arc::clone(&segments[i]));
@@ -114,6 +124,7 @@ pub(super) fn load_segments(dir: &Path, tp: &TopicPartition, config: &LogConfig,
                 // Claimed clean, yet the tail is not whole batches: recover it after all.
                 tracing::warn!(partition = %tp, error = %e, "torn tail in a cleanly shut down log, recovering the last segment");
                 recovered.push(Arc::clone(&last));
+                recovered_from.get_or_insert(last.base_offset());
                 recover(&last, tp, config)?.0
             }
             Err(e) => return Err(LogError::io(last.log_path(), e)),
@@ -125,7 +136,61 @@ pub(super) fn load_segments(dir: &Path, tp: &TopicPartition, config: &LogConfig,
     for segment in &recovered {
         segment.flush().map_err(|e| LogError::io(segment.log_path(), e))?;
     }
-    Ok(LoadedLog { segments, log_end_offset })
+    Ok(LoadedLog { segments, log_end_offset, recovered_from })
+}
+
+/// Kafka's `initializeLeaderEpochCache` plus the epoch part of recovery: reads
+/// `leader-epoch-checkpoint`, then makes it agree with the loaded segments.
+///
+/// - After recovery, entries from the first recovered offset on are dropped and rebuilt from
+///   the headers of the recovered batches: the checkpoint is fsynced on every change but the
+///   data is not, so only what recovery validated may speak for that range. (Kafka keeps the
+///   file's entries and only adds newer epochs from the recovered batches; both then drop what
+///   lies past the log end.)
+/// - A missing file in a log that has records (a log written before the cache existed) or a
+///   corrupt file is rebuilt from every batch header, with a warning. Kafka fails the log dir on
+///   a corrupt checkpoint; a rebuild gives the same entries the appends would have recorded,
+///   except those of elections not followed by any record, which only the next election needs.
+/// - Finally entries at or past the log end are dropped and the first one is moved up to the
+///   log start (Kafka's `truncateFromEnd(logEndOffset)` and `truncateFromStart(logStartOffset)`).
+///
+/// The file is written only if this changed the entries, or to replace a corrupt file.
+pub(super) fn load_leader_epoch_cache(dir: &Path, tp: &TopicPartition, loaded: &LoadedLog) -> Result<LeaderEpochFileCache> {
+    let checkpoint = LeaderEpochCheckpointFile::in_dir(dir);
+    let log_start = loaded.segments[0].base_offset();
+    let (entries, rebuild_from, rewrite) = match checkpoint.read() {
+        Ok(Some(entries)) => (entries, loaded.recovered_from, false),
+        Ok(None) if loaded.log_end_offset > log_start => {
+            tracing::info!(partition = %tp, "no leader epoch checkpoint, rebuilding it from the log");
+            (Vec::new(), Some(log_start), false)
+        }
+        Ok(None) => (Vec::new(), None, false),
+        Err(e) => {
+            tracing::warn!(partition = %tp, error = %e, "corrupt leader epoch checkpoint, rebuilding it from the log");
+            (Vec::new(), Some(log_start), true)
+        }
+    };
+    let mut cache = LeaderEpochFileCache::from_entries(tp.clone(), Some(checkpoint), entries);
+    let before = cache.entries().to_vec();
+    if let Some(from) = rebuild_from {
+        cache.truncate_from_end_in_memory(from);
+        for segment in loaded.segments.iter().filter(|s| s.base_offset() >= from) {
+            for item in FileBatches::new(segment.log_file(), 0, segment.size()) {
+                let (_, header) = item.map_err(|e| LogError::io(segment.log_path(), e))?;
+                let epoch = header.partition_leader_epoch;
+                // Kafka's LogSegment.recover: only epochs newer than the latest count.
+                if epoch >= 0 && cache.latest_epoch().is_none_or(|latest| epoch > latest) {
+                    cache.assign_in_memory(epoch, header.base_offset);
+                }
+            }
+        }
+    }
+    cache.truncate_from_end_in_memory(loaded.log_end_offset);
+    cache.truncate_from_start_in_memory(log_start);
+    if rewrite || cache.entries() != before.as_slice() {
+        cache.flush()?;
+    }
+    Ok(cache)
 }
 
 /// Recovers one segment, returning its next offset and whether it was truncated.

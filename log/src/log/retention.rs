@@ -20,7 +20,8 @@ use crate::segment::{lock, LogSegment};
 impl Log {
     /// Deletes whole segments by `retention.ms` and `retention.bytes`, only segments entirely below
     /// `high_watermark`, never the active segment (rolled first if it alone qualifies and is
-    /// non-empty). Returns the number of segments deleted. Log start offset moves forward.
+    /// non-empty). Returns the number of segments deleted. Log start offset moves forward, and the
+    /// leader epoch cache's head with it.
     pub fn delete_old_segments(&self, now_ms: i64, high_watermark: i64) -> Result<usize> {
         self.observe_clock(now_ms);
         let config = self.config();
@@ -88,14 +89,19 @@ impl Log {
         let current = self.segments();
         let (doomed, kept) = current.split_at(deletable);
         let new_start = kept[0].base_offset();
+        let mut epoch_cache = lock(&self.leader_epoch_cache);
         self.replace_segments(kept.to_vec());
         self.log_start_offset.fetch_max(new_start, Ordering::AcqRel);
+        // Reported after the deletions: the segments are already out of the list.
+        let epochs_written = epoch_cache.truncate_from_start(self.log_start_offset());
+        drop(epoch_cache);
         // Nothing below the log start needs recovery any more.
         self.recovery_point.fetch_max(new_start, Ordering::AcqRel);
         for segment in doomed {
             tracing::info!(partition = %self.tp, base_offset = segment.base_offset(), size = segment.size(), reason, "deleting segment");
             segment.delete_files().map_err(|e| LogError::io(segment.log_path(), e))?;
         }
+        epochs_written?;
         Ok(deletable)
     }
 }

@@ -170,3 +170,57 @@ fn maintenance_runs_flush_roll_and_retention_on_every_log() {
     assert_eq!(manager.cleanup_logs(wall + 10_000, &|_| 3).expect("retention"), 1);
     assert_eq!(log.log_start_offset(), 3);
 }
+
+#[test]
+fn high_watermarks_are_checkpointed_per_dir_in_kafkas_format() {
+    let root = temp_dir();
+    let dirs = vec![root.path().join("a"), root.path().join("b")];
+    let manager = start(&dirs, 1).expect("startup");
+    // The dir with the fewest partitions: orders-0 in a, orders-1 in b, my-topic-0 in a.
+    for (t, p) in [("orders", 0), ("orders", 1), ("my-topic", 0)] {
+        let log = manager.get_or_create_log(&tp(t, p), None).expect("create");
+        log.append_as_leader(&batch(10, 10, 0), 0, 0).expect("append");
+    }
+    let hws: HashMap<TopicPartition, i64> = [(tp("orders", 0), 4), (tp("orders", 1), 10), (tp("my-topic", 0), 0), (tp("not-hosted", 0), 3)].into();
+    manager.checkpoint_high_watermarks(&hws).expect("checkpoint");
+    let read = |dir: &Path| std::fs::read_to_string(dir.join(REPLICATION_OFFSET_CHECKPOINT_FILE)).expect("checkpoint");
+    assert_eq!(read(&dirs[0]), "0\n2\nmy-topic 0 0\norders 0 4\n");
+    assert_eq!(read(&dirs[1]), "0\n1\norders 1 10\n");
+    let expected: HashMap<TopicPartition, i64> = [(tp("orders", 0), 4), (tp("orders", 1), 10), (tp("my-topic", 0), 0)].into();
+    assert_eq!(manager.read_high_watermarks(), expected);
+
+    // The map is the whole truth: a partition left out disappears from its dir's file.
+    manager.checkpoint_high_watermarks(&[(tp("orders", 0), 5)].into()).expect("checkpoint");
+    assert_eq!(read(&dirs[0]), "0\n1\norders 0 5\n");
+    assert_eq!(read(&dirs[1]), "0\n0\n");
+    manager.shutdown().expect("shutdown");
+    drop(manager);
+
+    let manager = start(&dirs, 1).expect("restart");
+    assert_eq!(manager.read_high_watermarks(), [(tp("orders", 0), 5)].into());
+}
+
+#[test]
+fn checkpointed_high_watermarks_are_clamped_to_the_log_and_its_dir() {
+    let root = temp_dir();
+    let dirs = vec![root.path().join("a"), root.path().join("b")];
+    let manager = start(&dirs, 1).expect("startup");
+    let log = manager.get_or_create_log(&tp("orders", 0), None).expect("create"); // in a
+    for _ in 0..3 {
+        log.append_as_leader(&batch(10, 10, 0), 0, 0).expect("append");
+    }
+    log.truncate_fully_and_start_at(20, 0).expect("restart the log at 20");
+    log.append_as_leader(&batch(10, 10, 0), 0, 0).expect("append"); // [20, 30)
+    let other = manager.get_or_create_log(&tp("orders", 1), None).expect("create"); // in b
+    other.append_as_leader(&batch(10, 10, 0), 0, 0).expect("append");
+    // Written by hand, as an older broker or another layout might have left them.
+    std::fs::write(dirs[0].join(REPLICATION_OFFSET_CHECKPOINT_FILE), "0\n2\norders 0 7\norders 1 3\n").expect("write a");
+    std::fs::write(dirs[1].join(REPLICATION_OFFSET_CHECKPOINT_FILE), "0\n1\norders 1 99\n").expect("write b");
+    assert_eq!(
+        manager.read_high_watermarks(),
+        [(tp("orders", 0), 20), (tp("orders", 1), 10)].into(),
+        "below the log start, above the log end, and orders-1's entry in the wrong dir ignored"
+    );
+    std::fs::write(dirs[1].join(REPLICATION_OFFSET_CHECKPOINT_FILE), "garbage\n").expect("corrupt b");
+    assert_eq!(manager.read_high_watermarks(), [(tp("orders", 0), 20)].into(), "a corrupt file counts as empty");
+}

@@ -185,7 +185,8 @@ impl PayloadPool {
         PayloadPool { pool: Bytes::from(pool), record_size }
     }
 
-    fn value(&self, i: usize) -> Bytes {
+    /// The value of record `i`: a window of the pool.
+    pub fn value(&self, i: usize) -> Bytes {
         let span = self.pool.len() - self.record_size + 1;
         let start = i.wrapping_mul(7919) % span;
         self.pool.slice(start..start + self.record_size)
@@ -197,9 +198,20 @@ impl PayloadPool {
 /// Invariant (checked here, once, outside any timed loop): the result is exactly one batch, of the
 /// size [`batch_size_on_wire`] predicts, carrying `count` records and a valid CRC-32C.
 pub fn build_batch(count: usize, payload: &PayloadPool, timestamp_ms: i64) -> anyhow::Result<Bytes> {
+    build_batch_of((0..count).map(|i| payload.value(i)).collect(), timestamp_ms)
+}
+
+/// Encodes one v2 batch of keyless records with the given `values`, stamped with `timestamp_ms`,
+/// with the same checks as [`build_batch`]. For records whose content matters (the end-to-end
+/// benchmark embeds a send time and a sequence number in each value).
+pub fn build_batch_of(values: Vec<Bytes>, timestamp_ms: i64) -> anyhow::Result<Bytes> {
+    let count = values.len();
     anyhow::ensure!(count > 0 && count <= i32::MAX as usize, "a batch needs 1..=i32::MAX records, not {count}");
-    let records: Vec<Record> = (0..count)
-        .map(|i| Record {
+    let size = BATCH_HEADER_BYTES + values.iter().enumerate().map(|(i, v)| record_size_on_wire(i as i64, v.len())).sum::<usize>();
+    let records: Vec<Record> = values
+        .into_iter()
+        .enumerate()
+        .map(|(i, value)| Record {
             transactional: false,
             control: false,
             partition_leader_epoch: NO_PARTITION_LEADER_EPOCH,
@@ -213,11 +225,11 @@ pub fn build_batch(count: usize, payload: &PayloadPool, timestamp_ms: i64) -> an
             sequence: i as i32 - 1,
             timestamp: timestamp_ms,
             key: None,
-            value: Some(payload.value(i)),
+            value: Some(value),
             headers: Default::default(),
         })
         .collect();
-    let mut buf = BytesMut::with_capacity(batch_size_on_wire(count, payload.record_size));
+    let mut buf = BytesMut::with_capacity(size);
     let options = RecordEncodeOptions { version: 2, compression: Compression::None };
     RecordBatchEncoder::encode(&mut buf, records.iter(), &options)
         .map_err(|e| anyhow::anyhow!("cannot encode a batch of {count} records: {e:#}"))?;

@@ -16,6 +16,7 @@ use odradek_client::Connection;
 pub const PRODUCE_VERSIONS: (i16, i16) = (3, 7);
 pub const FETCH_VERSIONS: (i16, i16) = (4, 11);
 pub const METADATA_VERSIONS: (i16, i16) = (1, 8);
+pub const LIST_OFFSETS_VERSIONS: (i16, i16) = (1, 5);
 
 /// Kafka error codes the tool treats as "metadata not ready yet, ask again".
 const UNKNOWN_TOPIC_OR_PARTITION: i16 = 3;

@@ -7,7 +7,8 @@
 //! Code map:
 //! - [`batch`]: v2 record batches — built once for the producer, counted by header for the consumer.
 //! - [`cluster`]: ApiVersions negotiation and Metadata leader discovery.
-//! - [`produce`], [`consume`]: the two benchmarks.
+//! - [`produce`], [`consume`]: the two throughput benchmarks.
+//! - [`end_to_end`]: produce-to-consume latency at a fixed offered rate.
 //! - [`create_topic`]: plays the controller (LeaderAndIsr + UpdateMetadata) for a lone broker.
 //! - [`stats`]: percentiles, throughput, size parsing.
 //!
@@ -17,5 +18,6 @@ pub mod batch;
 pub mod cluster;
 pub mod consume;
 pub mod create_topic;
+pub mod end_to_end;
 pub mod produce;
 pub mod stats;

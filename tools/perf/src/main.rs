@@ -1,7 +1,7 @@
 //! Thin binary: parse the command line and run one of the library's subcommands.
 
 use clap::{Parser, Subcommand};
-use odradek_perf::{consume, create_topic, produce};
+use odradek_perf::{consume, create_topic, end_to_end, produce};
 
 #[derive(Parser)]
 #[command(name = "odradek-perf", version, about = "Produce/consume benchmarks against any Kafka-compatible broker")]
@@ -16,6 +16,8 @@ enum Command {
     Produce(produce::ProduceArgs),
     /// Fetch N records from offset 0 of every partition and report throughput.
     Consume(consume::ConsumeArgs),
+    /// Produce at a fixed rate while consuming; report produce-to-consume latency.
+    EndToEnd(end_to_end::EndToEndArgs),
     /// Make one broker leader of a new topic by sending it LeaderAndIsr v5 + UpdateMetadata v7.
     CreateTopic(create_topic::CreateTopicArgs),
 }
@@ -34,6 +36,7 @@ fn main() -> std::process::ExitCode {
         match cli.command {
             Command::Produce(args) => produce::run(args).await.map(|r| r.ok),
             Command::Consume(args) => consume::run(args).await.map(|r| r.ok),
+            Command::EndToEnd(args) => end_to_end::run(args).await.map(|r| r.ok),
             Command::CreateTopic(args) => create_topic::run(args).await.map(|()| true),
         }
     });

@@ -64,7 +64,7 @@ pub struct ProduceArgs {
     pub request_timeout_ms: i32,
 }
 
-fn parse_acks(s: &str) -> Result<i16, String> {
+pub(crate) fn parse_acks(s: &str) -> Result<i16, String> {
     match s {
         "0" => Ok(0),
         "1" => Ok(1),
@@ -204,7 +204,7 @@ pub fn schedule(records: u64, per_batch: u64, partitions: &[i32]) -> Vec<(i32, u
 }
 
 /// The body of a Produce request carrying `batch` for one partition.
-fn produce_body(topic: &TopicName, partition: i32, batch: Bytes, acks: i16, timeout_ms: i32, version: i16) -> anyhow::Result<Bytes> {
+pub(crate) fn produce_body(topic: &TopicName, partition: i32, batch: Bytes, acks: i16, timeout_ms: i32, version: i16) -> anyhow::Result<Bytes> {
     let req = ProduceRequest::default().with_acks(acks).with_timeout_ms(timeout_ms).with_topic_data(vec![
         TopicProduceData::default()
             .with_name(topic.clone())
@@ -216,7 +216,7 @@ fn produce_body(topic: &TopicName, partition: i32, batch: Bytes, acks: i16, time
 }
 
 /// Size prefix plus request header for a `body_len`-byte Produce body.
-fn produce_header(version: i16, correlation_id: i32, body_len: usize) -> anyhow::Result<BytesMut> {
+pub(crate) fn produce_header(version: i16, correlation_id: i32, body_len: usize) -> anyhow::Result<BytesMut> {
     let header = RequestHeader::default()
         .with_request_api_key(ApiKey::Produce as i16)
         .with_request_api_version(version)

@@ -39,36 +39,18 @@ impl KafkaZkClient {
         assignment: &BTreeMap<i32, ReplicaAssignment>,
     ) -> Result<()> {
         let path = TopicZNode::path(topic);
-        match self
-            .zk
-            .create(
-                &path,
-                &TopicZNode::encode(topic_id, assignment),
-                CreateMode::Persistent,
-            )
-            .await
-        {
+        let data = TopicZNode::encode(topic_id, assignment);
+        let mut created = self.zk.create(&path, &data, CreateMode::Persistent).await;
+        if matches!(created, Err(ZkError::NoNode { .. })) {
+            // `/brokers/topics` itself is missing (a cluster no broker has set up yet).
+            self.zk.make_persistent_path(TopicsZNode::PATH).await?;
+            created = self.zk.create(&path, &data, CreateMode::Persistent).await;
+        }
+        match created {
             Ok(_) => Ok(()),
             Err(ZkError::NodeExists { .. }) => Err(ZkError::TopicAlreadyExists {
                 topic: topic.to_string(),
             }),
-            Err(ZkError::NoNode { .. }) => {
-                self.zk.make_persistent_path(TopicsZNode::PATH).await?;
-                match self
-                    .zk
-                    .create(
-                        &path,
-                        &TopicZNode::encode(topic_id, assignment),
-                        CreateMode::Persistent,
-                    )
-                    .await
-                {
-                    Err(ZkError::NodeExists { .. }) => Err(ZkError::TopicAlreadyExists {
-                        topic: topic.to_string(),
-                    }),
-                    other => other.map(drop),
-                }
-            }
             Err(e) => Err(e),
         }
     }

@@ -27,7 +27,7 @@ fn retention_ms_deletes_segments_whose_newest_record_is_too_old() {
     assert_eq!((log.log_start_offset(), log.size()), (8, 4 * size as u64));
     assert!(matches!(log.read(7, u32::MAX, i64::MAX, false), Err(LogError::OffsetOutOfRange { log_start: 8, .. })));
     assert!(log.read(8, u32::MAX, i64::MAX, false).expect("read").records.is_some());
-    assert_eq!(log.recovery_point(), 8, "nothing below the log start needs recovery");
+    assert!(log.recovery_point() >= 8, "nothing below the log start needs recovery");
 }
 
 #[test]
@@ -43,7 +43,11 @@ fn only_segments_below_the_high_watermark_are_deleted() {
 fn when_every_segment_expired_the_log_rolls_and_keeps_an_empty_active_segment() {
     let dir = temp_dir();
     let (log, _) = three_segments(dir.path(), LogConfig { retention_ms: 1_000, ..no_retention() });
+    // The roll flushes move the recovery point to 16 at most; retention moves it to the new start.
+    log.wait_for_background_flushes();
+    assert_eq!(log.recovery_point(), 16);
     assert_eq!(log.delete_old_segments(100_000, 24).expect("retention"), 3);
+    assert_eq!(log.recovery_point(), 24, "nothing below the log start needs recovery");
     assert_eq!(segment_bases(dir.path()), vec![24]);
     assert_eq!((log.num_segments(), log.log_start_offset(), log.log_end_offset(), log.size()), (1, 24, 24, 0));
     assert!(log.read(24, u32::MAX, i64::MAX, true).expect("read").records.is_none());
