@@ -53,6 +53,19 @@
 # `--help` lists them). About 4 minutes with the defaults. Output: the markdown report on stdout
 # and in $OUT/replication.md, each tool's raw output in $OUT, progress in $OUT/replication.stderr.
 # Exit status 1 if a phase failed.
+#
+# `scripts/bench.sh groups [FLAGS]` runs the consumer-group benchmark instead (tests/src/bin/
+# groups_bench.rs): 3 release brokers on a real 3-node ZooKeeper ensemble, members are
+# tests/interop/group_member.py processes (confluent-kafka from .venv; scripts/install-deps.sh
+# makes it). Per round: a 3-member group on a 6-partition RF-3 topic, kill -9 of one member timed
+# until the survivors hold every partition (raw, and minus the session timeout), then SIGTERM
+# (LeaveGroup) of another timed until the last holds every partition; then a fresh 3-member group
+# reads a preloaded topic (3,000,000 records of 100 bytes) and the consume rate is reported.
+# FLAGS go to groups_bench (`--rounds N` [3], `--records N`, `--record-size B`,
+# `--session-timeout-ms MS` [6000], `--heartbeat-interval-ms MS` [3000, librdkafka's default],
+# `--parts rebalance,throughput`; `--help` lists them). About 4 minutes with the defaults.
+# Output: the markdown report on stdout and in $OUT/groups.md, progress in $OUT/groups.stderr.
+# Exit status 1 if a round failed.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -99,6 +112,22 @@ if [[ ${1:-} == replication ]]; then
         "$ROOT/target/release/replication_bench" --out "$OUT" "$@" \
         2> >(tee "$OUT/replication.stderr" | grep --line-buffered '^replication_bench' >&2) \
         | tee "$OUT/replication.md" || status=$?
+    log "raw output in $OUT"
+    exit "$status"
+fi
+
+if [[ ${1:-} == groups ]]; then
+    shift
+    log "building (release): odradek-broker, groups_bench"
+    cargo build --release -q --bin odradek-broker
+    cargo build --release -q -p odradek-tests --bin groups_bench
+    [[ -x ${ODRADEK_VENV:-$ROOT/.venv}/bin/python ]] || scripts/install-deps.sh
+    log "running groups_bench $* (progress in $OUT/groups.stderr)"
+    status=0
+    ODRADEK_BROKER_BIN=$ROOT/target/release/odradek-broker ODRADEK_VENV=${ODRADEK_VENV:-$ROOT/.venv} \
+        "$ROOT/target/release/groups_bench" "$@" \
+        2> >(tee "$OUT/groups.stderr" | grep --line-buffered '^groups_bench' >&2) \
+        | tee "$OUT/groups.md" || status=$?
     log "raw output in $OUT"
     exit "$status"
 fi

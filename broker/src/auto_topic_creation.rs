@@ -9,15 +9,25 @@
 //! UNKNOWN_TOPIC_OR_PARTITION (the in-flight set keeps a burst of clients from writing ZooKeeper
 //! once each). A topic another broker created first, or one still being deleted, is fine:
 //! TOPIC_ALREADY_EXISTS also answers LEADER_NOT_AVAILABLE.
+//!
+//! `__consumer_offsets` (created by FindCoordinator) gets Kafka's internal-topic settings
+//! instead of the defaults: `offsets.topic.num.partitions`, `offsets.topic.replication.factor`,
+//! `cleanup.policy=compact`, `offsets.topic.segment.bytes`, `compression.type=producer`. Where
+//! Kafka refuses to create it while fewer brokers than its replication factor are alive, the
+//! factor is capped at the live brokers with a warning, so a one- or two-broker dev cluster has
+//! groups (docs/COMPATIBILITY.md).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
 use odradek_protocol::error_codes as codes;
 
+use tracing::warn;
+
 use crate::admin_manager::{is_valid_topic_name, NewTopic, ZkAdminManager};
 use crate::config::KafkaConfig;
 use crate::errors::AdminError;
+use crate::offsets_log::GROUP_METADATA_TOPIC_NAME;
 
 pub struct AutoTopicCreationManager {
     config: Arc<KafkaConfig>,
@@ -61,13 +71,14 @@ impl AutoTopicCreationManager {
         let mut answers = BTreeMap::new();
         let mut claimed = InflightClaim { inflight: &self.inflight, topics: Vec::new() };
         for topic in unique {
-            if let Some(code) = creation_refusal(topic, live_brokers, self.config.default_replication_factor) {
+            let replication_factor = if topic == GROUP_METADATA_TOPIC_NAME { 1 } else { self.config.default_replication_factor };
+            if let Some(code) = creation_refusal(topic, live_brokers, replication_factor) {
                 answers.insert(topic.clone(), code);
             } else if !claimed.claim(topic) {
                 answers.insert(topic.clone(), codes::UNKNOWN_TOPIC_OR_PARTITION);
             }
         }
-        let to_create: Vec<NewTopic> = claimed.topics.iter().map(|t| NewTopic::with_defaults(t, &self.config)).collect();
+        let to_create: Vec<NewTopic> = claimed.topics.iter().map(|t| self.new_topic(t, live_brokers)).collect();
         if !to_create.is_empty() {
             let outcomes = self.admin.create_topics(&to_create, false).await;
             for (topic, outcome) in to_create.iter().zip(&outcomes) {
@@ -76,6 +87,42 @@ impl AutoTopicCreationManager {
         }
         answers
     }
+}
+
+impl AutoTopicCreationManager {
+    /// What to create for `topic`: the broker defaults, or the offsets topic's own settings.
+    fn new_topic(&self, topic: &str, live_brokers: usize) -> NewTopic {
+        if topic != GROUP_METADATA_TOPIC_NAME {
+            return NewTopic::with_defaults(topic, &self.config);
+        }
+        let group = &self.config.group;
+        let replication_factor = offsets_topic_replication_factor(group.offsets_topic_replication_factor, live_brokers);
+        if replication_factor < group.offsets_topic_replication_factor {
+            warn!(
+                topic,
+                configured = group.offsets_topic_replication_factor,
+                live_brokers,
+                replication_factor,
+                "fewer live brokers than offsets.topic.replication.factor; creating the offsets topic with fewer replicas"
+            );
+        }
+        NewTopic {
+            name: topic.to_string(),
+            num_partitions: group.offsets_topic_num_partitions,
+            replication_factor,
+            assignments: Vec::new(),
+            configs: vec![
+                ("cleanup.policy".to_string(), Some("compact".to_string())),
+                ("segment.bytes".to_string(), Some(group.offsets_topic_segment_bytes.to_string())),
+                ("compression.type".to_string(), Some("producer".to_string())),
+            ],
+        }
+    }
+}
+
+/// `offsets.topic.replication.factor`, capped at the live brokers (at least 1).
+pub fn offsets_topic_replication_factor(configured: i16, live_brokers: usize) -> i16 {
+    configured.min(live_brokers.min(i16::MAX as usize) as i16).max(1)
 }
 
 /// Topics this request put in the in-flight set; taken out again when it ends, even if the
@@ -107,6 +154,15 @@ impl Drop for InflightClaim<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_offsets_topic_replication_factor_is_capped_at_the_live_brokers() {
+        assert_eq!(offsets_topic_replication_factor(3, 3), 3);
+        assert_eq!(offsets_topic_replication_factor(3, 5), 3);
+        assert_eq!(offsets_topic_replication_factor(3, 2), 2);
+        assert_eq!(offsets_topic_replication_factor(3, 1), 1);
+        assert_eq!(offsets_topic_replication_factor(3, 0), 1, "never zero; creation is refused elsewhere");
+    }
 
     #[test]
     fn cheap_refusals_come_before_any_write() {

@@ -50,6 +50,12 @@ pub const KNOWN_KEYS: &[&str] = &[
     "log.index.interval.bytes",
     "log.index.size.max.bytes",
     "log.segment.delete.delay.ms",
+    "log.cleaner.enable",
+    "log.cleaner.backoff.ms",
+    "log.cleaner.delete.retention.ms",
+    "log.cleaner.min.cleanable.ratio",
+    "log.cleaner.min.compaction.lag.ms",
+    "log.cleaner.max.compaction.lag.ms",
     "message.max.bytes",
     "socket.request.max.bytes",
     "zookeeper.connect",
@@ -70,6 +76,17 @@ pub const KNOWN_KEYS: &[&str] = &[
     "replica.fetch.backoff.ms",
     "replica.socket.timeout.ms",
     "replica.high.watermark.checkpoint.interval.ms",
+    "offsets.topic.num.partitions",
+    "offsets.topic.replication.factor",
+    "offsets.topic.segment.bytes",
+    "offsets.commit.timeout.ms",
+    "offsets.retention.minutes",
+    "offsets.retention.check.interval.ms",
+    "offset.metadata.max.bytes",
+    "group.min.session.timeout.ms",
+    "group.max.session.timeout.ms",
+    "group.initial.rebalance.delay.ms",
+    "group.max.size",
 ];
 
 /// Kafka keys accepted so stock config files work, but not acted on (yet).
@@ -79,11 +96,8 @@ pub const ACCEPTED_UNUSED_KEYS: &[&str] = &[
     "socket.send.buffer.bytes",
     "socket.receive.buffer.bytes",
     "num.recovery.threads.per.data.dir",
-    "offsets.topic.replication.factor",
     "transaction.state.log.replication.factor",
     "transaction.state.log.min.isr",
-    "group.initial.rebalance.delay.ms",
-    "log.cleaner.enable",
     "inter.broker.protocol.version",
     "log.message.format.version",
     "num.replica.fetchers",
@@ -110,6 +124,8 @@ pub struct KafkaConfig {
     pub auto_create_topics_enable: bool,
     pub log: LogConfig,
     pub log_retention_check_interval_ms: i64,
+    /// `log.cleaner.*`: the log cleaner task (its per-log defaults are in `log`).
+    pub log_cleaner: LogCleanerConfig,
     pub log_flush_scheduler_interval_ms: i64,
     pub log_flush_offset_checkpoint_interval_ms: i64,
     pub message_max_bytes: u32,
@@ -140,6 +156,35 @@ pub struct KafkaConfig {
     /// `replica.high.watermark.checkpoint.interval.ms`: how often HWs go to
     /// `replication-offset-checkpoint`.
     pub replica_high_watermark_checkpoint_interval_ms: i64,
+    /// `offsets.*`, `offset.metadata.max.bytes` and `group.*`: the group coordinator and its
+    /// `__consumer_offsets` topic.
+    pub group: GroupCoordinatorConfig,
+}
+
+/// The group coordinator's keys (Kafka's `OffsetConfig` and `GroupConfig`, 2.8 defaults).
+#[derive(Clone, Debug)]
+pub struct GroupCoordinatorConfig {
+    /// `offsets.topic.num.partitions` (50).
+    pub offsets_topic_num_partitions: i32,
+    /// `offsets.topic.replication.factor` (3), capped at the live brokers when the topic is created.
+    pub offsets_topic_replication_factor: i16,
+    /// `offsets.topic.segment.bytes` (100 MiB).
+    pub offsets_topic_segment_bytes: i32,
+    /// `offsets.commit.timeout.ms` (5000): how long a commit waits for the ISR.
+    pub offsets_commit_timeout_ms: i32,
+    /// `offsets.retention.minutes` (7 days), in milliseconds.
+    pub offsets_retention_ms: i64,
+    /// `offsets.retention.check.interval.ms` (600000).
+    pub offsets_retention_check_interval_ms: i64,
+    /// `offset.metadata.max.bytes` (4096).
+    pub offset_metadata_max_bytes: i32,
+    /// `group.min.session.timeout.ms` (6000) and `group.max.session.timeout.ms` (1800000).
+    pub group_min_session_timeout_ms: i32,
+    pub group_max_session_timeout_ms: i32,
+    /// `group.initial.rebalance.delay.ms` (3000).
+    pub group_initial_rebalance_delay_ms: i32,
+    /// `group.max.size` (unbounded).
+    pub group_max_size: i32,
 }
 
 impl KafkaConfig {
@@ -207,6 +252,7 @@ impl KafkaConfig {
             flush_interval_ms: p.int("log.flush.interval.ms", flush_scheduler, 0, i64::MAX)?,
             max_message_bytes: message_max_bytes,
             file_delete_delay_ms: p.int("log.segment.delete.delay.ms", 60_000, 0, i64::MAX)?,
+            ..LogCleanerConfig::log_defaults(&p)?
         };
         Ok(KafkaConfig {
             broker_id,
@@ -218,6 +264,7 @@ impl KafkaConfig {
             auto_create_topics_enable: p.bool("auto.create.topics.enable", true)?,
             log,
             log_retention_check_interval_ms: p.int("log.retention.check.interval.ms", 300_000, 1, i64::MAX)?,
+            log_cleaner: LogCleanerConfig::from_props(&p)?,
             log_flush_scheduler_interval_ms: flush_scheduler,
             log_flush_offset_checkpoint_interval_ms: p.int("log.flush.offset.checkpoint.interval.ms", 60_000, 0, i32::MAX as i64)?,
             message_max_bytes,
@@ -240,12 +287,68 @@ impl KafkaConfig {
             replica_fetch_backoff_ms: p.int("replica.fetch.backoff.ms", 1000, 0, i32::MAX as i64)? as u64,
             replica_socket_timeout_ms: p.int("replica.socket.timeout.ms", 30_000, 1, i32::MAX as i64)? as u64,
             replica_high_watermark_checkpoint_interval_ms: p.int("replica.high.watermark.checkpoint.interval.ms", 5000, 1, i64::MAX)?,
+            group: GroupCoordinatorConfig::from_props(&p)?,
         })
     }
 
     /// Keys present in `props` that are accepted but have no effect.
     pub fn unused_keys(props: &BTreeMap<String, String>) -> Vec<String> {
         props.keys().filter(|k| ACCEPTED_UNUSED_KEYS.contains(&k.as_str())).cloned().collect()
+    }
+}
+
+impl GroupCoordinatorConfig {
+    fn from_props(p: &Props<'_>) -> Result<GroupCoordinatorConfig, ConfigError> {
+        let max = i32::MAX as i64;
+        Ok(GroupCoordinatorConfig {
+            offsets_topic_num_partitions: p.int("offsets.topic.num.partitions", 50, 1, max)? as i32,
+            offsets_topic_replication_factor: p.int("offsets.topic.replication.factor", 3, 1, i16::MAX as i64)? as i16,
+            offsets_topic_segment_bytes: p.int("offsets.topic.segment.bytes", 104_857_600, 1, max)? as i32,
+            offsets_commit_timeout_ms: p.int("offsets.commit.timeout.ms", 5000, 1, max)? as i32,
+            offsets_retention_ms: p.int("offsets.retention.minutes", 7 * 24 * 60, 1, max)? * 60_000,
+            offsets_retention_check_interval_ms: p.int("offsets.retention.check.interval.ms", 600_000, 1, i64::MAX)?,
+            offset_metadata_max_bytes: p.int("offset.metadata.max.bytes", 4096, 0, max)? as i32,
+            group_min_session_timeout_ms: p.int("group.min.session.timeout.ms", 6000, 0, max)? as i32,
+            group_max_session_timeout_ms: p.int("group.max.session.timeout.ms", 1_800_000, 0, max)? as i32,
+            group_initial_rebalance_delay_ms: p.int("group.initial.rebalance.delay.ms", 3000, 0, max)? as i32,
+            group_max_size: p.int("group.max.size", max, 1, max)? as i32,
+        })
+    }
+}
+
+/// The log cleaner's keys (Kafka's `log.cleaner.*`, 2.8 defaults).
+#[derive(Clone, Debug, PartialEq)]
+pub struct LogCleanerConfig {
+    /// `log.cleaner.enable` (true): run the cleaner for `cleanup.policy=compact` topics.
+    pub enable: bool,
+    /// `log.cleaner.backoff.ms` (15000): the pause between cleaning rounds.
+    pub backoff_ms: i64,
+}
+
+impl LogCleanerConfig {
+    fn from_props(p: &Props<'_>) -> Result<LogCleanerConfig, ConfigError> {
+        Ok(LogCleanerConfig { enable: p.bool("log.cleaner.enable", true)?, backoff_ms: p.int("log.cleaner.backoff.ms", 15_000, 0, i64::MAX)? })
+    }
+
+    /// The broker-wide compaction defaults of every log (topics override them with
+    /// `delete.retention.ms`, `min.cleanable.dirty.ratio`, `min.compaction.lag.ms` and
+    /// `max.compaction.lag.ms`); the other fields are `LogConfig`'s defaults.
+    fn log_defaults(p: &Props<'_>) -> Result<LogConfig, ConfigError> {
+        let key = "log.cleaner.min.cleanable.ratio";
+        let min_cleanable_dirty_ratio = match p.str(key) {
+            None => 0.5,
+            Some(v) => match v.parse::<f64>() {
+                Ok(r) if (0.0..=1.0).contains(&r) => r,
+                _ => return Err(invalid(key, v, "expected a number between 0 and 1")),
+            },
+        };
+        Ok(LogConfig {
+            delete_retention_ms: p.int("log.cleaner.delete.retention.ms", 86_400_000, 0, i64::MAX)?,
+            min_cleanable_dirty_ratio,
+            min_compaction_lag_ms: p.int("log.cleaner.min.compaction.lag.ms", 0, 0, i64::MAX)?,
+            max_compaction_lag_ms: p.int("log.cleaner.max.compaction.lag.ms", i64::MAX, 1, i64::MAX)?,
+            ..LogConfig::default()
+        })
     }
 }
 
@@ -376,6 +479,30 @@ mod tests {
         assert!(matches!(load(&[]), Err(ConfigError::Missing("broker.id"))));
         let e = load(&["broker.id=1", "auto.create.topics.enable=yes"]).unwrap_err().to_string();
         assert!(e.contains("true or false"), "{e}");
+    }
+
+    #[test]
+    fn log_cleaner_keys() {
+        let c = load(&["broker.id=1"]).unwrap();
+        assert_eq!(c.log_cleaner, LogCleanerConfig { enable: true, backoff_ms: 15_000 });
+        assert_eq!((c.log.delete_retention_ms, c.log.min_cleanable_dirty_ratio), (86_400_000, 0.5));
+        assert_eq!((c.log.min_compaction_lag_ms, c.log.max_compaction_lag_ms), (0, i64::MAX));
+        let c = load(&[
+            "broker.id=1",
+            "log.cleaner.enable=false",
+            "log.cleaner.backoff.ms=100",
+            "log.cleaner.delete.retention.ms=5",
+            "log.cleaner.min.cleanable.ratio=0.1",
+            "log.cleaner.min.compaction.lag.ms=6",
+            "log.cleaner.max.compaction.lag.ms=7",
+        ])
+        .unwrap();
+        assert_eq!(c.log_cleaner, LogCleanerConfig { enable: false, backoff_ms: 100 });
+        assert_eq!((c.log.delete_retention_ms, c.log.min_cleanable_dirty_ratio), (5, 0.1));
+        assert_eq!((c.log.min_compaction_lag_ms, c.log.max_compaction_lag_ms), (6, 7));
+        assert!(!KafkaConfig::unused_keys(&parse_properties("log.cleaner.enable=true")).contains(&"log.cleaner.enable".to_string()));
+        let e = load(&["broker.id=1", "log.cleaner.min.cleanable.ratio=2"]).unwrap_err().to_string();
+        assert!(e.contains("'log.cleaner.min.cleanable.ratio'"), "{e}");
     }
 
     #[test]

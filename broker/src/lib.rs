@@ -20,6 +20,7 @@ pub mod controlled_shutdown;
 pub mod errors;
 pub mod metadata_cache;
 pub mod network;
+pub mod offsets_log;
 pub mod partition;
 pub mod purgatory;
 pub mod replica_fetcher;

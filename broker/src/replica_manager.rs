@@ -288,19 +288,23 @@ impl ReplicaManager {
 
     /// StopReplica (`stopReplicas`): a partition is stopped if the request's epoch is −1, −2 or
     /// newer than the local one (else FENCED_LEADER_EPOCH), and its log deleted if asked.
-    /// Reads the topic's `min.insync.replicas` override from `/config/topics/<t>` in the
-    /// background (Kafka reads topic configs when it creates the log).
+    /// Reads the topic's overrides from `/config/topics/<t>` in the background (Kafka reads
+    /// topic configs when it creates the log): `min.insync.replicas` for the partition, and the
+    /// log settings (`cleanup.policy`, `segment.bytes`, `retention.ms`, ...) laid over the
+    /// broker's defaults for its log (Kafka's `LogConfig.fromProps`).
     fn read_topic_config(&self, partition: &Arc<Partition>) {
         let (Some(zk), Ok(runtime)) = (self.zk.get().cloned(), tokio::runtime::Handle::try_current()) else { return };
         let partition = Arc::clone(partition);
+        let log_manager = Arc::clone(&self.log_manager);
         runtime.spawn(async move {
             match zk.get_entity_configs("topics", &partition.tp.topic).await {
                 Ok(configs) => {
                     if let Some(n) = configs.get("min.insync.replicas").and_then(|v| v.trim().parse::<i32>().ok()) {
                         partition.set_min_insync_replicas(n);
                     }
+                    partition.log().set_config(odradek_log::LogConfig::from_props(log_manager.default_config(), &configs));
                 }
-                Err(e) => warn!(partition = %partition.tp, error = %e, "cannot read the topic's config; using the broker's min.insync.replicas"),
+                Err(e) => warn!(partition = %partition.tp, error = %e, "cannot read the topic's config; using the broker's defaults"),
             }
         });
     }

@@ -50,6 +50,7 @@ pub struct BrokerHandle {
     endpoint: BrokerEndpoint,
     metrics: Arc<NetworkMetrics>,
     replica_manager: Arc<ReplicaManager>,
+    group_coordinator: Arc<odradek_coordinator::GroupCoordinator>,
     shutdown: watch::Sender<bool>,
     connections_done: mpsc::Receiver<()>,
     acceptor: JoinHandle<()>,
@@ -129,6 +130,7 @@ pub async fn start(config: KafkaConfig) -> Result<BrokerHandle, BrokerError> {
         }
         None => (None, None),
     };
+    let group_coordinator = Arc::clone(apis.group_coordinator());
     let (shutdown, shutdown_rx) = watch::channel(false);
     let (done_tx, connections_done) = mpsc::channel::<()>(1);
     let acceptor = tokio::spawn(accept_loop(listener, apis, shutdown_rx.clone(), done_tx));
@@ -137,6 +139,7 @@ pub async fn start(config: KafkaConfig) -> Result<BrokerHandle, BrokerError> {
         tasks::log_flusher::start(Arc::clone(&log_manager), flush_interval, shutdown_rx.clone()),
         tasks::recovery_point_checkpoint::start(Arc::clone(&log_manager), config.log_flush_offset_checkpoint_interval_ms, shutdown_rx.clone()),
         tasks::log_retention::start(Arc::clone(&replica_manager), config.log_retention_check_interval_ms, shutdown_rx.clone()),
+        tasks::log_cleaner::start(Arc::clone(&replica_manager), config.log_cleaner.enable, config.log_cleaner.backoff_ms, shutdown_rx.clone()),
         tasks::high_watermark_checkpoint::start(Arc::clone(&replica_manager), config.replica_high_watermark_checkpoint_interval_ms, shutdown_rx.clone()),
         tasks::isr_expiration::start(Arc::clone(&replica_manager), config.replica_lag_time_max_ms, shutdown_rx.clone()),
         Some(alter_isr_manager::start(Arc::clone(&replica_manager), Arc::clone(&metadata_cache), shutdown_rx.clone())),
@@ -145,7 +148,7 @@ pub async fn start(config: KafkaConfig) -> Result<BrokerHandle, BrokerError> {
     .flatten()
     .collect();
     info!(broker_id, %local_addr, advertised = %format!("{}:{}", endpoint.host, endpoint.port), "broker started");
-    Ok(BrokerHandle { config, local_addr, endpoint, metrics, replica_manager, shutdown, connections_done, acceptor, tasks, zk, controller })
+    Ok(BrokerHandle { config, local_addr, endpoint, metrics, replica_manager, group_coordinator, shutdown, connections_done, acceptor, tasks, zk, controller })
 }
 
 async fn accept_loop(listener: TcpListener, apis: Arc<KafkaApis>, mut shutdown: watch::Receiver<bool>, done: mpsc::Sender<()>) {
@@ -223,6 +226,7 @@ impl BrokerHandle {
             controller.shutdown().await;
         }
         let _ = self.shutdown.send(true);
+        self.group_coordinator.shutdown();
         self.replica_manager.shutdown_fetchers();
         let _ = self.acceptor.await;
         for t in self.tasks.drain(..) {

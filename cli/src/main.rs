@@ -5,14 +5,23 @@
 //!   the `/odradek` chroot, with every file under one directory.
 //! * `odradek topics create|list|describe|delete` is `kafka-topics.sh --bootstrap-server`: it
 //!   speaks the Kafka protocol to any cluster through a small admin client (`admin/`).
+//! * `odradek groups list|describe|delete` is `kafka-consumer-groups.sh`; `odradek produce` and
+//!   `odradek consume` are the console producer and consumer (a real group member with
+//!   `--group`, built on `odradek_client::group`).
 //!
 //! Errors are one line, `odradek: ...`, with exit code 1 (2 for bad arguments, from clap).
 
 mod admin;
 mod cluster;
+mod connect;
+mod consume;
+mod groups;
+mod leaders;
+mod list_offsets;
 mod locate;
 mod metadata;
 mod processes;
+mod produce;
 mod topics;
 
 use std::process::ExitCode;
@@ -34,6 +43,13 @@ enum Command {
     /// Create, list, describe or delete topics, like kafka-topics.sh --bootstrap-server.
     #[command(subcommand)]
     Topics(topics::TopicsCommand),
+    /// List, describe or delete consumer groups, like kafka-consumer-groups.sh.
+    #[command(subcommand)]
+    Groups(groups::GroupsCommand),
+    /// Write stdin's lines to a topic, one record each, like kafka-console-producer.sh.
+    Produce(produce::ProduceArgs),
+    /// Print a topic's records, alone or as a group member, like kafka-console-consumer.sh.
+    Consume(consume::ConsumeArgs),
 }
 
 fn main() -> ExitCode {
@@ -41,6 +57,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Cluster(command) => cluster::run(command),
         Command::Topics(command) => topics::run(command),
+        Command::Groups(command) => groups::run(command),
+        Command::Produce(args) => produce::run(args),
+        Command::Consume(args) => consume::run(args),
     };
     match result {
         Ok(code) => code,

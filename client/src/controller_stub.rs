@@ -10,8 +10,13 @@
 //! broker). The broker epoch is sent as −1, "unknown", which Kafka accepts without a check: the
 //! epoch a real controller sends is the czxid of the broker's ZooKeeper registration.
 
-use kafka_protocol::messages::leader_and_isr_request::{LeaderAndIsrLiveLeader, LeaderAndIsrPartitionState, LeaderAndIsrTopicState};
-use kafka_protocol::messages::update_metadata_request::{UpdateMetadataBroker, UpdateMetadataEndpoint, UpdateMetadataPartitionState, UpdateMetadataTopicState};
+use kafka_protocol::messages::leader_and_isr_request::{
+    LeaderAndIsrLiveLeader, LeaderAndIsrPartitionState, LeaderAndIsrTopicState,
+};
+use kafka_protocol::messages::update_metadata_request::{
+    UpdateMetadataBroker, UpdateMetadataEndpoint, UpdateMetadataPartitionState,
+    UpdateMetadataTopicState,
+};
 use kafka_protocol::messages::{BrokerId, LeaderAndIsrRequest, TopicName, UpdateMetadataRequest};
 use kafka_protocol::protocol::StrBytes;
 use uuid::Uuid;
@@ -38,7 +43,11 @@ pub struct TopicInfo {
 impl TopicInfo {
     /// A new topic with a fresh random id.
     pub fn new(name: &str, partitions: i32) -> TopicInfo {
-        TopicInfo { name: name.to_string(), topic_id: Uuid::new_v4(), partitions }
+        TopicInfo {
+            name: name.to_string(),
+            topic_id: Uuid::new_v4(),
+            partitions,
+        }
     }
 }
 
@@ -61,30 +70,67 @@ pub struct Announcement {
 
 impl Default for Announcement {
     fn default() -> Self {
-        Announcement { controller_epoch: CONTROLLER_EPOCH, leader_epoch: 0, is_new: true }
+        Announcement {
+            controller_epoch: CONTROLLER_EPOCH,
+            leader_epoch: 0,
+            is_new: true,
+        }
     }
 }
 
 /// Sends LeaderAndIsr then UpdateMetadata making `leader` the leader of every partition of
 /// `topic`, and checks that every partition and the request as a whole were accepted.
-pub async fn announce_leader(conn: &mut Connection, leader: &Leader, topic: &TopicInfo, how: Announcement) -> Result<()> {
-    let response = conn.send(&leader_and_isr_request(leader, topic, how), LEADER_AND_ISR_VERSION).await?;
-    refused_unless_zero(format!("LeaderAndIsr for topic {}", topic.name), response.error_code)?;
+pub async fn announce_leader(
+    conn: &mut Connection,
+    leader: &Leader,
+    topic: &TopicInfo,
+    how: Announcement,
+) -> Result<()> {
+    let response = conn
+        .send(
+            &leader_and_isr_request(leader, topic, how),
+            LEADER_AND_ISR_VERSION,
+        )
+        .await?;
+    refused_unless_zero(
+        format!("LeaderAndIsr for topic {}", topic.name),
+        response.error_code,
+    )?;
     let mut answered = 0;
     for t in &response.topics {
         if t.topic_id != topic.topic_id {
-            return Err(ClientError::Refused { what: format!("LeaderAndIsr answered for unknown topic id {}", t.topic_id), code: -1 });
+            return Err(ClientError::Refused {
+                what: format!("LeaderAndIsr answered for unknown topic id {}", t.topic_id),
+                code: -1,
+            });
         }
         for p in &t.partition_errors {
-            refused_unless_zero(format!("LeaderAndIsr for {}-{}", topic.name, p.partition_index), p.error_code)?;
+            refused_unless_zero(
+                format!("LeaderAndIsr for {}-{}", topic.name, p.partition_index),
+                p.error_code,
+            )?;
             answered += 1;
         }
     }
     if answered != topic.partitions {
-        return Err(ClientError::Refused { what: format!("LeaderAndIsr for topic {} answered {answered} of {} partitions", topic.name, topic.partitions), code: -1 });
+        return Err(ClientError::Refused {
+            what: format!(
+                "LeaderAndIsr for topic {} answered {answered} of {} partitions",
+                topic.name, topic.partitions
+            ),
+            code: -1,
+        });
     }
-    let response = conn.send(&update_metadata_request(leader, topic, how), UPDATE_METADATA_VERSION).await?;
-    refused_unless_zero(format!("UpdateMetadata for topic {}", topic.name), response.error_code)
+    let response = conn
+        .send(
+            &update_metadata_request(leader, topic, how),
+            UPDATE_METADATA_VERSION,
+        )
+        .await?;
+    refused_unless_zero(
+        format!("UpdateMetadata for topic {}", topic.name),
+        response.error_code,
+    )
 }
 
 fn refused_unless_zero(what: String, code: i16) -> Result<()> {
@@ -96,7 +142,11 @@ fn refused_unless_zero(what: String, code: i16) -> Result<()> {
 }
 
 /// LeaderAndIsr v5 making `leader` the sole replica and leader of every partition of `topic`.
-pub fn leader_and_isr_request(leader: &Leader, topic: &TopicInfo, how: Announcement) -> LeaderAndIsrRequest {
+pub fn leader_and_isr_request(
+    leader: &Leader,
+    topic: &TopicInfo,
+    how: Announcement,
+) -> LeaderAndIsrRequest {
     let id = BrokerId(leader.broker_id);
     let partition_states = (0..topic.partitions)
         .map(|partition| {
@@ -116,12 +166,22 @@ pub fn leader_and_isr_request(leader: &Leader, topic: &TopicInfo, how: Announcem
         .with_controller_id(id)
         .with_controller_epoch(how.controller_epoch)
         .with_broker_epoch(-1)
-        .with_topic_states(vec![LeaderAndIsrTopicState::default().with_topic_name(topic_name(&topic.name)).with_topic_id(topic.topic_id).with_partition_states(partition_states)])
-        .with_live_leaders(vec![LeaderAndIsrLiveLeader::default().with_broker_id(id).with_host_name(StrBytes::from_string(leader.host.clone())).with_port(leader.port)])
+        .with_topic_states(vec![LeaderAndIsrTopicState::default()
+            .with_topic_name(topic_name(&topic.name))
+            .with_topic_id(topic.topic_id)
+            .with_partition_states(partition_states)])
+        .with_live_leaders(vec![LeaderAndIsrLiveLeader::default()
+            .with_broker_id(id)
+            .with_host_name(StrBytes::from_string(leader.host.clone()))
+            .with_port(leader.port)])
 }
 
 /// UpdateMetadata v7 with `leader` as the only live broker and the same partition states.
-pub fn update_metadata_request(leader: &Leader, topic: &TopicInfo, how: Announcement) -> UpdateMetadataRequest {
+pub fn update_metadata_request(
+    leader: &Leader,
+    topic: &TopicInfo,
+    how: Announcement,
+) -> UpdateMetadataRequest {
     let id = BrokerId(leader.broker_id);
     let partition_states = (0..topic.partitions)
         .map(|partition| {
@@ -140,12 +200,17 @@ pub fn update_metadata_request(leader: &Leader, topic: &TopicInfo, how: Announce
         .with_controller_id(id)
         .with_controller_epoch(how.controller_epoch)
         .with_broker_epoch(-1)
-        .with_topic_states(vec![UpdateMetadataTopicState::default().with_topic_name(topic_name(&topic.name)).with_topic_id(topic.topic_id).with_partition_states(partition_states)])
-        .with_live_brokers(vec![UpdateMetadataBroker::default().with_id(id).with_endpoints(vec![UpdateMetadataEndpoint::default()
-            .with_host(StrBytes::from_string(leader.host.clone()))
-            .with_port(leader.port)
-            .with_listener(StrBytes::from_static_str("PLAINTEXT"))
-            .with_security_protocol(PLAINTEXT)])])
+        .with_topic_states(vec![UpdateMetadataTopicState::default()
+            .with_topic_name(topic_name(&topic.name))
+            .with_topic_id(topic.topic_id)
+            .with_partition_states(partition_states)])
+        .with_live_brokers(vec![UpdateMetadataBroker::default()
+            .with_id(id)
+            .with_endpoints(vec![UpdateMetadataEndpoint::default()
+                .with_host(StrBytes::from_string(leader.host.clone()))
+                .with_port(leader.port)
+                .with_listener(StrBytes::from_static_str("PLAINTEXT"))
+                .with_security_protocol(PLAINTEXT)])])
 }
 
 fn topic_name(name: &str) -> TopicName {
@@ -158,20 +223,37 @@ mod tests {
     use kafka_protocol::protocol::{Decodable, Encodable};
 
     fn leader() -> Leader {
-        Leader { broker_id: 7, host: "127.0.0.1".into(), port: 9092 }
+        Leader {
+            broker_id: 7,
+            host: "127.0.0.1".into(),
+            port: 9092,
+        }
     }
 
     #[test]
     fn leader_and_isr_round_trips_at_v5() {
         let topic = TopicInfo::new("orders", 3);
-        let req = leader_and_isr_request(&leader(), &topic, Announcement { leader_epoch: 2, ..Default::default() });
+        let req = leader_and_isr_request(
+            &leader(),
+            &topic,
+            Announcement {
+                leader_epoch: 2,
+                ..Default::default()
+            },
+        );
         let mut buf = bytes::BytesMut::new();
         req.encode(&mut buf, LEADER_AND_ISR_VERSION).unwrap();
         let back = LeaderAndIsrRequest::decode(&mut buf.freeze(), LEADER_AND_ISR_VERSION).unwrap();
         assert_eq!(back.controller_id, BrokerId(7));
         let ts = &back.topic_states[0];
-        assert_eq!((ts.topic_id, ts.partition_states.len()), (topic.topic_id, 3));
-        assert!(ts.partition_states.iter().all(|p| p.leader == BrokerId(7) && p.leader_epoch == 2 && p.is_new && p.isr == vec![BrokerId(7)]));
+        assert_eq!(
+            (ts.topic_id, ts.partition_states.len()),
+            (topic.topic_id, 3)
+        );
+        assert!(ts.partition_states.iter().all(|p| p.leader == BrokerId(7)
+            && p.leader_epoch == 2
+            && p.is_new
+            && p.isr == vec![BrokerId(7)]));
         assert_eq!(back.live_leaders[0].port, 9092);
     }
 
@@ -181,9 +263,18 @@ mod tests {
         let req = update_metadata_request(&leader(), &topic, Announcement::default());
         let mut buf = bytes::BytesMut::new();
         req.encode(&mut buf, UPDATE_METADATA_VERSION).unwrap();
-        let back = UpdateMetadataRequest::decode(&mut buf.freeze(), UPDATE_METADATA_VERSION).unwrap();
+        let back =
+            UpdateMetadataRequest::decode(&mut buf.freeze(), UPDATE_METADATA_VERSION).unwrap();
         let ep = &back.live_brokers[0].endpoints[0];
-        assert_eq!((ep.host.as_str(), ep.port, ep.listener.as_str(), ep.security_protocol), ("127.0.0.1", 9092, "PLAINTEXT", 0));
+        assert_eq!(
+            (
+                ep.host.as_str(),
+                ep.port,
+                ep.listener.as_str(),
+                ep.security_protocol
+            ),
+            ("127.0.0.1", 9092, "PLAINTEXT", 0)
+        );
         assert_eq!(back.topic_states[0].topic_id, topic.topic_id);
         assert_eq!(back.topic_states[0].partition_states.len(), 2);
     }

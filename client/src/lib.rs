@@ -2,8 +2,14 @@
 //! `kafka-protocol` codec, optional pipelining. The tests use it to play the controller and to
 //! send malformed input; the perf tool uses it to produce and fetch at full speed.
 //! [`controller_stub`] plays Kafka's controller for a single broker until Odradek has one.
+//! [`group`] is a consumer group member (the consumer protocol, the assignors, join/sync,
+//! heartbeats and offsets); [`partitioner`] is Kafka's default partitioner.
 
+pub mod api_versions;
 pub mod controller_stub;
+pub mod error_name;
+pub mod group;
+pub mod partitioner;
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::{ApiKey, RequestHeader, ResponseHeader};
@@ -54,6 +60,12 @@ impl Connection {
         })
     }
 
+    /// Sets the `client_id` of the request headers that follow (Kafka's `client.id`), which the
+    /// broker shows, e.g. as a group member's CLIENT-ID.
+    pub fn set_client_id(&mut self, client_id: &str) {
+        self.client_id = StrBytes::from_string(client_id.to_string());
+    }
+
     /// Sends `req` at `version` and waits for its response.
     pub async fn send<R: Request>(&mut self, req: &R, version: i16) -> Result<R::Response> {
         let correlation_id = self.write_request(req, version).await?;
@@ -80,25 +92,46 @@ impl Connection {
         buf.put_i32(0);
         header
             .encode(&mut buf, R::header_version(version))
-            .map_err(|e| ClientError::Encode { what: "request header", reason: e.to_string() })?;
+            .map_err(|e| ClientError::Encode {
+                what: "request header",
+                reason: e.to_string(),
+            })?;
         req.encode(&mut buf, version)
-            .map_err(|e| ClientError::Encode { what: std::any::type_name::<R>(), reason: format!("{e:#}") })?;
+            .map_err(|e| ClientError::Encode {
+                what: std::any::type_name::<R>(),
+                reason: format!("{e:#}"),
+            })?;
         let size = (buf.len() - 4) as i32;
         buf[..4].copy_from_slice(&size.to_be_bytes());
         Ok(buf.freeze())
     }
 
     /// Reads the next response frame and decodes it as `R`'s response.
-    pub async fn read_response<R: Request>(&mut self, version: i16, correlation_id: i32) -> Result<R::Response> {
+    pub async fn read_response<R: Request>(
+        &mut self,
+        version: i16,
+        correlation_id: i32,
+    ) -> Result<R::Response> {
         let mut frame = self.read_frame().await?;
-        let api_key = ApiKey::try_from(R::KEY).map_err(|_| ClientError::Decode { what: "api key", reason: R::KEY.to_string() })?;
+        let api_key = ApiKey::try_from(R::KEY).map_err(|_| ClientError::Decode {
+            what: "api key",
+            reason: R::KEY.to_string(),
+        })?;
         let header = ResponseHeader::decode(&mut frame, api_key.response_header_version(version))
-            .map_err(|e| ClientError::Decode { what: "response header", reason: e.to_string() })?;
+            .map_err(|e| ClientError::Decode {
+            what: "response header",
+            reason: e.to_string(),
+        })?;
         if header.correlation_id != correlation_id {
-            return Err(ClientError::CorrelationMismatch { expected: correlation_id, got: header.correlation_id });
+            return Err(ClientError::CorrelationMismatch {
+                expected: correlation_id,
+                got: header.correlation_id,
+            });
         }
-        R::Response::decode(&mut frame, version)
-            .map_err(|e| ClientError::Decode { what: std::any::type_name::<R::Response>(), reason: format!("{e:#}") })
+        R::Response::decode(&mut frame, version).map_err(|e| ClientError::Decode {
+            what: std::any::type_name::<R::Response>(),
+            reason: format!("{e:#}"),
+        })
     }
 
     /// Writes raw bytes (for malformed-input tests).

@@ -25,11 +25,11 @@ pub(crate) const CRC_OFFSET: usize = 17;
 pub(crate) const ATTRIBUTES_OFFSET: usize = 21;
 const LAST_OFFSET_DELTA_OFFSET: usize = 23;
 const FIRST_TIMESTAMP_OFFSET: usize = 27;
-const MAX_TIMESTAMP_OFFSET: usize = 35;
+pub(crate) const MAX_TIMESTAMP_OFFSET: usize = 35;
 const PRODUCER_ID_OFFSET: usize = 43;
 const PRODUCER_EPOCH_OFFSET: usize = 51;
 const BASE_SEQUENCE_OFFSET: usize = 53;
-const RECORDS_COUNT_OFFSET: usize = 57;
+pub(crate) const RECORDS_COUNT_OFFSET: usize = 57;
 /// Bytes of the header the leader may rewrite without touching the CRC: everything before it.
 pub const STAMP_LEN: usize = CRC_OFFSET;
 

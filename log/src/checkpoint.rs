@@ -23,6 +23,8 @@ use crate::TopicPartition;
 pub const RECOVERY_POINT_CHECKPOINT_FILE: &str = "recovery-point-offset-checkpoint";
 pub const REPLICATION_OFFSET_CHECKPOINT_FILE: &str = "replication-offset-checkpoint";
 pub const LOG_START_OFFSET_CHECKPOINT_FILE: &str = "log-start-offset-checkpoint";
+/// The log cleaner's progress: per compacted log, the first offset not yet cleaned.
+pub const CLEANER_OFFSET_CHECKPOINT_FILE: &str = "cleaner-offset-checkpoint";
 
 /// One checkpoint file of `TopicPartition → offset`.
 #[derive(Clone, Debug)]

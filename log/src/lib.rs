@@ -10,7 +10,9 @@
 //! - [`index`]: `.index` (offset → position) and `.timeindex` (timestamp → offset).
 //! - [`segment`]: one `LogSegment` = `.log` + `.index` + `.timeindex` named by the 20-digit base offset.
 //! - [`log`]: one partition's `Log`: append, read, roll, recovery, retention, flush.
-//! - [`checkpoint`]: the offset checkpoint file format shared by recovery points and high watermarks.
+//! - [`checkpoint`]: the offset checkpoint file format shared by recovery points, high watermarks
+//!   and the cleaner's `cleaner-offset-checkpoint`.
+//! - [`cleaner`]: log compaction (`cleanup.policy=compact`), Kafka's `LogCleaner`.
 //! - [`epoch`]: the leader epoch cache and its `leader-epoch-checkpoint` file (KIP-101), owned by
 //!   each `Log`.
 //! - [`manager`]: `LogManager`: log dirs, `meta.properties`, clean-shutdown marker, recovery points,
@@ -21,6 +23,7 @@
 
 pub mod batch;
 pub mod checkpoint;
+pub mod cleaner;
 pub mod config;
 pub mod epoch;
 pub mod error;
@@ -37,7 +40,8 @@ mod validator;
 
 pub use batch::{BatchHeader, RECORD_BATCH_OVERHEAD};
 pub use checkpoint::OffsetCheckpointFile;
-pub use config::LogConfig;
+pub use cleaner::{CleanerStats, LogToClean};
+pub use config::{CleanupPolicy, LogConfig};
 pub use epoch::{EpochEntry, LeaderEpochCheckpointFile, LeaderEpochFileCache};
 pub use error::LogError;
 pub use log::{FetchDataInfo, FileSlice, Log, LogAppendInfo, TimestampOffset};

@@ -4,7 +4,7 @@
 //! API CONTRACT (the broker codes against exactly this; bodies are filled in by the log work).
 //!
 //! How the pieces fit (submodules: [`load`] = open and recovery, `read` = fetch and ListOffsets,
-//! `retention` = segment deletion):
+//! `retention` = segment deletion, `replace` = swapping in the log cleaner's segments):
 //! - Writers (append, roll, retention, close) serialise on one mutex, Kafka's `lock`.
 //! - Readers never take it. They snapshot the published log end ([`LogOffsetMetadata`]: offset,
 //!   segment, byte position; updated after each write completes) and the copy-on-write segment
@@ -24,6 +24,7 @@
 mod follower;
 mod load;
 mod read;
+mod replace;
 mod retention;
 #[cfg(test)]
 mod tests;
@@ -46,6 +47,9 @@ use crate::error::{LogError, Result};
 use crate::segment::{lock, LogSegment, RollParams, Stamp};
 use crate::validator::validate_leader_append;
 use crate::TopicPartition;
+
+pub(crate) use replace::ReplaceStep;
+pub use replace::{CLEANED_FILE_SUFFIX, DELETED_FILE_SUFFIX, SWAP_FILE_SUFFIX};
 
 /// A region of a segment file, sent to the socket with `sendfile(2)` by the connection writer.
 /// Holding the `Arc<File>` keeps the data readable even if retention deletes the segment meanwhile.

@@ -46,6 +46,9 @@ pub struct LogManager {
     logs: RwLock<HashMap<TopicPartition, (usize, Arc<Log>)>>,
     /// Serialises checkpoint writers (periodic tasks and shutdown share the `.tmp` file names).
     checkpoint_lock: Mutex<()>,
+    /// Kafka's `LogCleanerManager` checkpoints: per compacted log, the first dirty offset, as
+    /// in each dir's `cleaner-offset-checkpoint`. Also serialises cleaning rounds.
+    cleaner_checkpoints: Mutex<HashMap<TopicPartition, i64>>,
 }
 
 fn now_ms() -> i64 {
@@ -101,10 +104,12 @@ impl LogManager {
             meta: Mutex::new(meta),
             logs: RwLock::new(HashMap::new()),
             checkpoint_lock: Mutex::new(()),
+            cleaner_checkpoints: Mutex::new(HashMap::new()),
         };
         for i in 0..manager.dirs.len() {
             manager.load_logs(i, now_ms)?;
         }
+        manager.load_cleaner_checkpoints();
         for dir in &manager.dirs {
             let marker = dir.join(CLEAN_SHUTDOWN_FILE);
             match std::fs::remove_file(&marker) {
@@ -193,6 +198,10 @@ impl LogManager {
 
     pub fn meta_properties(&self) -> MetaProperties { lock(&self.meta).clone() }
 
+    /// The broker's log config: what a new log gets without topic overrides, and the base the
+    /// overrides apply to ([`LogConfig::from_props`]).
+    pub fn default_config(&self) -> &LogConfig { &self.default_config }
+
     /// Writes `cluster.id` into every dir's `meta.properties` (fails if a different one is there).
     pub fn set_cluster_id(&self, cluster_id: &str) -> Result<()> {
         let mut meta = lock(&self.meta);
@@ -244,6 +253,7 @@ impl LogManager {
     /// Removes the log from the manager and deletes its directory.
     pub fn delete_log(&self, tp: &TopicPartition) -> Result<()> {
         let removed = self.logs.write().unwrap_or_else(|p| p.into_inner()).remove(tp);
+        lock(&self.cleaner_checkpoints).remove(tp);
         match removed {
             Some((_, log)) => log.delete(),
             None => Ok(()),
@@ -363,5 +373,6 @@ impl LogManager {
     }
 }
 
+mod cleaning;
 #[cfg(test)]
 mod tests;

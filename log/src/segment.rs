@@ -157,11 +157,19 @@ impl LogSegment {
 
     /// Creates an empty segment (truncating leftovers with the same name).
     pub(crate) fn create(dir: &Path, base_offset: i64, max_index_size: u32, now_ms: i64) -> io::Result<LogSegment> {
-        let log_path = segment_file(dir, base_offset, LOG_FILE_SUFFIX);
+        LogSegment::create_with_suffix(dir, base_offset, "", max_index_size, now_ms)
+    }
+
+    /// Creates an empty segment whose three files carry an extra `file_suffix` (Kafka's
+    /// `LogSegment.open(..., fileSuffix)`), e.g. `.cleaned` for the log cleaner's output.
+    pub(crate) fn create_with_suffix(dir: &Path, base_offset: i64, file_suffix: &str, max_index_size: u32, now_ms: i64) -> io::Result<LogSegment> {
+        let log_path = segment_file(dir, base_offset, &format!("{LOG_FILE_SUFFIX}{file_suffix}"));
         let log = open_log(&log_path, true)?;
         log.set_len(0)?;
-        let offset_index = OffsetIndex::create(segment_file(dir, base_offset, INDEX_FILE_SUFFIX), base_offset, max_index_size)?;
-        let time_index = TimeIndex::create(segment_file(dir, base_offset, TIME_INDEX_FILE_SUFFIX), base_offset, max_index_size)?;
+        let index_path = segment_file(dir, base_offset, &format!("{INDEX_FILE_SUFFIX}{file_suffix}"));
+        let time_index_path = segment_file(dir, base_offset, &format!("{TIME_INDEX_FILE_SUFFIX}{file_suffix}"));
+        let offset_index = OffsetIndex::create(index_path, base_offset, max_index_size)?;
+        let time_index = TimeIndex::create(time_index_path, base_offset, max_index_size)?;
         Ok(LogSegment::from_parts(base_offset, log_path, log, 0, now_ms, offset_index, time_index))
     }
 
@@ -441,6 +449,44 @@ impl LogSegment {
             .map_or(i64::MAX, |d| d.as_millis() as i64)
     }
 
+    /// Kafka's `LogSegment.lastModified`: the `.log` file's mtime in ms (0 if unknown). The log
+    /// cleaner's delete horizon is measured from it.
+    pub(crate) fn last_modified_ms(&self) -> i64 {
+        self.log
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_millis() as i64)
+    }
+
+    /// Sets the `.log` file's mtime (a cleaned segment inherits its sources', as in Kafka).
+    pub(crate) fn set_last_modified_ms(&self, ms: i64) -> io::Result<()> {
+        let time = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms.max(0) as u64);
+        self.log.set_modified(time)
+    }
+
+    /// Kafka's `getFirstBatchTimestamp`: the MaxTimestamp of the first batch, `None` when the
+    /// segment is empty or the batch has no timestamp.
+    pub(crate) fn first_batch_timestamp(&self) -> Option<i64> {
+        let size = self.size();
+        if size == 0 {
+            return None;
+        }
+        let mut st = lock(&self.state);
+        if st.rolling_based_timestamp.is_none() {
+            st.rolling_based_timestamp = read_batch_header(&self.log, 0, size).ok().map(|h| h.max_timestamp);
+        }
+        st.rolling_based_timestamp.filter(|t| *t >= 0)
+    }
+
+    /// Entries in the offset and time indexes (the cleaner keeps a merged segment's indexes
+    /// within `segment.index.bytes`).
+    pub(crate) fn index_entry_counts(&self) -> (usize, usize) {
+        let st = lock(&self.state);
+        (st.offset_index.entries(), st.time_index.entries())
+    }
+
     /// Writes pending index entries, then fsyncs the `.log` and both indexes.
     pub(crate) fn flush(&self) -> io::Result<()> {
         let (offset_index, time_index) = {
@@ -462,11 +508,6 @@ impl LogSegment {
         st.time_index.delete()
     }
 
-    #[cfg(test)]
-    pub(crate) fn index_entry_counts(&self) -> (usize, usize) {
-        let st = lock(&self.state);
-        (st.offset_index.entries(), st.time_index.entries())
-    }
 }
 
 impl SegmentState {

@@ -31,6 +31,29 @@ fn encode(records: &[Record], compression: Compression) -> Vec<u8> {
     buf.to_vec()
 }
 
+/// A record with this key and value (`None` = no key / tombstone) for cleaner tests.
+pub(crate) fn keyed(offset: i64, timestamp: i64, key: Option<&str>, value: Option<&str>) -> Record {
+    Record {
+        transactional: false,
+        control: false,
+        partition_leader_epoch: -1,
+        producer_id: -1,
+        producer_epoch: -1,
+        timestamp_type: TimestampType::Creation,
+        offset,
+        sequence: offset as i32 - 1,
+        timestamp,
+        key: key.map(|k| Bytes::from(k.to_string())),
+        value: value.map(|v| Bytes::from(v.to_string())),
+        headers: Default::default(),
+    }
+}
+
+/// One batch of exactly these records.
+pub(crate) fn encode_records(records: &[Record], compression: Compression) -> Vec<u8> {
+    encode(records, compression)
+}
+
 /// One uncompressed batch of `count` records with timestamps `first_ts, first_ts + 1, ...`.
 pub(crate) fn batch(count: usize, value_len: usize, first_ts: i64) -> Vec<u8> {
     let records: Vec<Record> = (0..count).map(|i| record(i, first_ts + i as i64, value_len)).collect();

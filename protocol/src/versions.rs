@@ -15,6 +15,12 @@
 //! header is v2 and its response header v1 (v0's request header is v0, without a client id).
 //! The codec picks the header version per key and version, on both sides.
 //!
+//! The group APIs stop before their first flexible versions too (JoinGroup 6, SyncGroup 4,
+//! Heartbeat 4, LeaveGroup 4, OffsetCommit 8, OffsetFetch 6, ListGroups 3, DescribeGroups 5,
+//! DeleteGroups 2), and every range contains the single versions old librdkafka checks before it
+//! allows `kcat -G` (JoinGroup/SyncGroup/Heartbeat/LeaveGroup/FindCoordinator 0, OffsetCommit 1–2,
+//! OffsetFetch 1) and the ones aiokafka and samsa fix (kafka-clients.md §0).
+//!
 //! AlterIsr (key 56, KIP-497), which leaders send to the controller, is v0 only, as in 2.8; the
 //! codec calls key 56 by its later name, AlterPartition, whose v0 is AlterIsr v0 (flexible).
 
@@ -30,11 +36,20 @@ pub const SUPPORTED_APIS: &[(ApiKey, i16, i16)] = &[
     (ApiKey::StopReplica, 0, 3),
     (ApiKey::UpdateMetadata, 0, 7),
     (ApiKey::ControlledShutdown, 0, 3),
+    (ApiKey::OffsetCommit, 0, 7),
+    (ApiKey::OffsetFetch, 0, 5),
     (ApiKey::FindCoordinator, 0, 2),
+    (ApiKey::JoinGroup, 0, 5),
+    (ApiKey::Heartbeat, 0, 3),
+    (ApiKey::LeaveGroup, 0, 3),
+    (ApiKey::SyncGroup, 0, 3),
+    (ApiKey::DescribeGroups, 0, 4),
+    (ApiKey::ListGroups, 0, 2),
     (ApiKey::ApiVersions, 0, 3),
     (ApiKey::CreateTopics, 0, 4),
     (ApiKey::DeleteTopics, 0, 3),
     (ApiKey::OffsetForLeaderEpoch, 0, 3),
+    (ApiKey::DeleteGroups, 0, 1),
     (ApiKey::AlterPartition, 0, 0),
 ];
 
@@ -68,9 +83,40 @@ mod tests {
             assert!(is_supported(key, v), "{key:?} v{v}");
         }
         assert!(!is_supported(ApiKey::Fetch, 12), "flexible Fetch needs its own zero-copy encoding");
-        assert!(!is_supported(ApiKey::OffsetCommit, 2));
         // librdkafka < 2.11.1 compresses gzip/snappy/lz4 only with these in range.
         assert!(is_supported(ApiKey::Produce, 0) && is_supported(ApiKey::FindCoordinator, 0));
+    }
+
+    #[test]
+    fn group_versions_old_librdkafka_checks_are_inside_and_stop_before_flexible() {
+        // kafka-clients.md §0: kcat -G needs these exact versions in range.
+        for (key, v) in [
+            (ApiKey::FindCoordinator, 0),
+            (ApiKey::JoinGroup, 0),
+            (ApiKey::SyncGroup, 0),
+            (ApiKey::Heartbeat, 0),
+            (ApiKey::LeaveGroup, 0),
+            (ApiKey::OffsetCommit, 1),
+            (ApiKey::OffsetCommit, 2),
+            (ApiKey::OffsetFetch, 1),
+        ] {
+            assert!(is_supported(key, v), "{key:?} v{v}");
+        }
+        // aiokafka implements only OffsetCommit 2-3 and OffsetFetch 1-3.
+        assert!(is_supported(ApiKey::OffsetCommit, 3) && is_supported(ApiKey::OffsetFetch, 3));
+        for (key, flexible) in [
+            (ApiKey::JoinGroup, 6),
+            (ApiKey::SyncGroup, 4),
+            (ApiKey::Heartbeat, 4),
+            (ApiKey::LeaveGroup, 4),
+            (ApiKey::OffsetCommit, 8),
+            (ApiKey::OffsetFetch, 6),
+            (ApiKey::ListGroups, 3),
+            (ApiKey::DescribeGroups, 5),
+            (ApiKey::DeleteGroups, 2),
+        ] {
+            assert!(is_supported(key, flexible - 1) && !is_supported(key, flexible), "{key:?} stops before v{flexible}");
+        }
     }
 
     #[test]

@@ -77,6 +77,35 @@ fn default_request(key: ApiKey) -> RequestKind {
         ApiKey::AlterPartition => RequestKind::AlterPartition(AlterPartitionRequest::default().with_broker_id(BrokerId(1)).with_topics(vec![alter_partition_request::TopicData::default()
             .with_topic_name(TopicName(StrBytes::from_static_str("t")))
             .with_partitions(vec![alter_partition_request::PartitionData::default().with_new_isr(vec![BrokerId(1), BrokerId(2)])])])),
+        ApiKey::JoinGroup => RequestKind::JoinGroup(JoinGroupRequest::default()
+            .with_group_id(GroupId(StrBytes::from_static_str("g")))
+            .with_session_timeout_ms(10_000)
+            .with_protocol_type(StrBytes::from_static_str("consumer"))
+            .with_protocols(vec![join_group_request::JoinGroupRequestProtocol::default()
+                .with_name(StrBytes::from_static_str("range"))
+                .with_metadata(bytes::Bytes::from_static(b"\0\x01\0\0\0\x01\0\x01t"))])),
+        ApiKey::SyncGroup => RequestKind::SyncGroup(SyncGroupRequest::default()
+            .with_group_id(GroupId(StrBytes::from_static_str("g")))
+            .with_member_id(StrBytes::from_static_str("m"))
+            .with_assignments(vec![sync_group_request::SyncGroupRequestAssignment::default()
+                .with_member_id(StrBytes::from_static_str("m"))
+                .with_assignment(bytes::Bytes::from_static(b"abc"))])),
+        ApiKey::Heartbeat => RequestKind::Heartbeat(HeartbeatRequest::default().with_group_id(GroupId(StrBytes::from_static_str("g"))).with_member_id(StrBytes::from_static_str("m"))),
+        // v0-2 carry one member id, v3 a list: the group id alone encodes at both ends.
+        ApiKey::LeaveGroup => RequestKind::LeaveGroup(LeaveGroupRequest::default().with_group_id(GroupId(StrBytes::from_static_str("g")))),
+        ApiKey::OffsetCommit => RequestKind::OffsetCommit(OffsetCommitRequest::default()
+            .with_group_id(GroupId(StrBytes::from_static_str("g")))
+            .with_topics(vec![offset_commit_request::OffsetCommitRequestTopic::default()
+                .with_name(TopicName(StrBytes::from_static_str("t")))
+                .with_partitions(vec![offset_commit_request::OffsetCommitRequestPartition::default().with_committed_offset(5)])])),
+        ApiKey::OffsetFetch => RequestKind::OffsetFetch(OffsetFetchRequest::default()
+            .with_group_id(GroupId(StrBytes::from_static_str("g")))
+            .with_topics(Some(vec![offset_fetch_request::OffsetFetchRequestTopic::default()
+                .with_name(TopicName(StrBytes::from_static_str("t")))
+                .with_partition_indexes(vec![0, 1])]))),
+        ApiKey::ListGroups => RequestKind::ListGroups(ListGroupsRequest::default()),
+        ApiKey::DescribeGroups => RequestKind::DescribeGroups(DescribeGroupsRequest::default().with_groups(vec![GroupId(StrBytes::from_static_str("g"))])),
+        ApiKey::DeleteGroups => RequestKind::DeleteGroups(DeleteGroupsRequest::default().with_groups_names(vec![GroupId(StrBytes::from_static_str("g"))])),
         other => panic!("no seed for {other:?}"),
     }
 }

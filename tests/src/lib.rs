@@ -17,6 +17,7 @@ pub mod chaos;
 pub mod clients;
 pub mod cluster;
 pub mod controller_stub;
+pub mod group_members;
 pub mod kcat;
 pub mod murmur2;
 pub mod python;

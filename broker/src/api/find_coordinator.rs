@@ -1,23 +1,122 @@
-//! FindCoordinator (key 10), v0–2. There is no group coordinator yet, so every lookup is
-//! answered COORDINATOR_NOT_AVAILABLE, Kafka's own answer while `__consumer_offsets` is not
-//! loaded; clients retry. The API is served (rather than absent) because librdkafka before
-//! 2.11.1 enables lz4 compression only when FindCoordinator v0 is advertised.
+//! FindCoordinator (key 10), v0–2: which broker coordinates a group.
+//!
+//! The coordinator of group `g` is the leader of `__consumer_offsets` partition
+//! `abs(javaHashCode(g)) % offsets.topic.num.partitions` (reference §8.1). Kafka creates the
+//! topic on the first lookup; so does this handler, through the same auto-creation path as
+//! Metadata, and answers COORDINATOR_NOT_AVAILABLE until the partition has a leader, which clients
+//! retry. Transaction coordinators (key type 1) do not exist here: COORDINATOR_NOT_AVAILABLE.
 
-use kafka_protocol::messages::{BrokerId, FindCoordinatorRequest, FindCoordinatorResponse, ResponseKind};
+use std::sync::Arc;
+
+use kafka_protocol::messages::{ApiKey, BrokerId, FindCoordinatorRequest, FindCoordinatorResponse, ResponseKind};
 use kafka_protocol::protocol::StrBytes;
 use odradek_protocol::error_codes as codes;
 
-use super::KafkaApis;
+use super::{respond, respond_later, KafkaApis};
+use crate::metadata_cache::MetadataSnapshot;
+use crate::network::PendingResponse;
+use crate::offsets_log::GROUP_METADATA_TOPIC_NAME;
+
+/// `FindCoordinatorRequest.CoordinatorType.GROUP`.
+const GROUP_KEY_TYPE: i8 = 0;
+/// `CoordinatorType.TRANSACTION`.
+const TRANSACTION_KEY_TYPE: i8 = 1;
 
 impl KafkaApis {
-    pub(super) fn handle_find_coordinator(&self, _request: FindCoordinatorRequest, version: i16) -> ResponseKind {
-        let mut response = FindCoordinatorResponse::default();
-        response.error_code = codes::COORDINATOR_NOT_AVAILABLE;
-        response.node_id = BrokerId(-1);
-        response.port = -1;
-        if version >= 1 {
-            response.error_message = Some(StrBytes::from_static_str("The coordinator is not available."));
+    pub(super) fn handle_find_coordinator(&self, request: FindCoordinatorRequest, version: i16, correlation_id: i32) -> PendingResponse {
+        let key = request.key.to_string();
+        let answer = move |code: i16, node: Option<(i32, String, i32)>| -> ResponseKind { ResponseKind::FindCoordinator(response(version, code, node)) };
+        if request.key_type == TRANSACTION_KEY_TYPE {
+            return PendingResponse::Ready(respond(ApiKey::FindCoordinator, version, correlation_id, &answer(codes::COORDINATOR_NOT_AVAILABLE, None)));
         }
-        ResponseKind::FindCoordinator(response)
+        if request.key_type != GROUP_KEY_TYPE {
+            return PendingResponse::Ready(respond(ApiKey::FindCoordinator, version, correlation_id, &answer(codes::INVALID_REQUEST, None)));
+        }
+        if key.is_empty() {
+            return PendingResponse::Ready(respond(ApiKey::FindCoordinator, version, correlation_id, &answer(codes::INVALID_GROUP_ID, None)));
+        }
+        let partition = self.group_coordinator.partition_for(&key);
+        let snapshot = self.metadata_cache.snapshot();
+        if snapshot.topics.contains_key(GROUP_METADATA_TOPIC_NAME) {
+            let (code, node) = coordinator_of(&snapshot, partition);
+            return PendingResponse::Ready(respond(ApiKey::FindCoordinator, version, correlation_id, &answer(code, node)));
+        }
+        // Kafka's `getOrCreateInternalTopic`: create it, and let the client ask again.
+        let Some(creation) = self.auto_topic_creation.clone() else {
+            return PendingResponse::Ready(respond(ApiKey::FindCoordinator, version, correlation_id, &answer(codes::COORDINATOR_NOT_AVAILABLE, None)));
+        };
+        respond_later(ApiKey::FindCoordinator, version, correlation_id, async move {
+            let _ = Arc::clone(&creation).create_topics(&[GROUP_METADATA_TOPIC_NAME.to_string()]).await;
+            answer(codes::COORDINATOR_NOT_AVAILABLE, None)
+        })
+    }
+}
+
+/// The leader of offsets partition `partition`, if it has a live one.
+fn coordinator_of(snapshot: &MetadataSnapshot, partition: i32) -> (i16, Option<(i32, String, i32)>) {
+    let leader = snapshot.topics.get(GROUP_METADATA_TOPIC_NAME).and_then(|t| t.partitions.get(&partition)).map(|p| p.leader);
+    match leader.and_then(|id| snapshot.brokers.get(&id)) {
+        Some(broker) => (codes::NONE, Some((broker.id, broker.host.clone(), broker.port))),
+        None => (codes::COORDINATOR_NOT_AVAILABLE, None),
+    }
+}
+
+fn response(version: i16, code: i16, node: Option<(i32, String, i32)>) -> FindCoordinatorResponse {
+    let mut response = FindCoordinatorResponse::default();
+    response.error_code = code;
+    let (id, host, port) = node.unwrap_or((-1, String::new(), -1));
+    response.node_id = BrokerId(id);
+    response.host = StrBytes::from_string(host);
+    response.port = port;
+    if version >= 1 && code != codes::NONE {
+        let message = match code {
+            codes::INVALID_REQUEST => "Unsupported key type.",
+            codes::INVALID_GROUP_ID => "The group id is not valid.",
+            _ => "The coordinator is not available.",
+        };
+        response.error_message = Some(StrBytes::from_static_str(message));
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::metadata_cache::{BrokerEndpoint, PartitionInfo, TopicInfo};
+
+    fn snapshot(leader: i32) -> MetadataSnapshot {
+        let info = PartitionInfo { controller_epoch: 1, leader, leader_epoch: 0, isr: vec![1], zk_version: 0, replicas: vec![1], offline_replicas: vec![] };
+        let mut partitions = BTreeMap::new();
+        partitions.insert(12, info);
+        let mut topics = BTreeMap::new();
+        topics.insert(GROUP_METADATA_TOPIC_NAME.to_string(), TopicInfo { id: Default::default(), partitions });
+        let mut brokers = BTreeMap::new();
+        brokers.insert(1, BrokerEndpoint { id: 1, host: "h1".into(), port: 9092, rack: None });
+        MetadataSnapshot { controller_id: 1, brokers, topics }
+    }
+
+    #[test]
+    fn the_coordinator_is_the_live_leader_of_the_groups_partition() {
+        assert_eq!(coordinator_of(&snapshot(1), 12), (codes::NONE, Some((1, "h1".to_string(), 9092))));
+        assert_eq!(coordinator_of(&snapshot(1), 13).0, codes::COORDINATOR_NOT_AVAILABLE, "no such partition");
+        assert_eq!(coordinator_of(&snapshot(2), 12).0, codes::COORDINATOR_NOT_AVAILABLE, "leader not live");
+        assert_eq!(coordinator_of(&snapshot(-1), 12).0, codes::COORDINATOR_NOT_AVAILABLE, "no leader");
+    }
+
+    #[test]
+    fn errors_carry_no_node_and_a_message_from_v1() {
+        let untouched = FindCoordinatorResponse::default().error_message;
+        let r = response(0, codes::COORDINATOR_NOT_AVAILABLE, None);
+        assert_eq!((r.node_id.0, r.port, &r.error_message), (-1, -1, &untouched), "v0 has no message field");
+        let r = response(1, codes::COORDINATOR_NOT_AVAILABLE, None);
+        assert_eq!(r.error_message.as_ref().map(|m| m.as_str()), Some("The coordinator is not available."));
+        let r = response(2, codes::NONE, Some((3, "h".into(), 1)));
+        assert_eq!((r.node_id.0, r.host.as_str(), r.port, &r.error_message), (3, "h", 1, &untouched));
+        for version in 0..=2 {
+            let body = ResponseKind::FindCoordinator(response(version, codes::COORDINATOR_NOT_AVAILABLE, None));
+            assert!(odradek_protocol::encode_response(ApiKey::FindCoordinator, version, 1, &body).is_ok(), "v{version} encodes");
+        }
     }
 }

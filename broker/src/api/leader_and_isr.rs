@@ -1,6 +1,10 @@
 //! LeaderAndIsr (key 4), v0–5: the controller makes this broker leader or follower of
 //! partitions (reference §3.2). v0–1 carry a flat partition list; v2+ group it by topic; v5
 //! answers grouped by topic id.
+//!
+//! Afterwards, Kafka's `onLeadershipChange`: for every `__consumer_offsets` partition the request
+//! made this broker leader of, the group coordinator loads its groups; for every one it made
+//! this broker follow, the coordinator drops them.
 
 use kafka_protocol::messages::leader_and_isr_request::LeaderAndIsrPartitionState;
 use kafka_protocol::messages::leader_and_isr_response::{LeaderAndIsrPartitionError, LeaderAndIsrTopicError};
@@ -9,6 +13,7 @@ use kafka_protocol::protocol::StrBytes;
 use uuid::Uuid;
 
 use super::KafkaApis;
+use crate::offsets_log::GROUP_METADATA_TOPIC_NAME;
 use crate::partition::LeaderAndIsrState;
 use crate::replica_manager::LeaderAndIsrPartition;
 
@@ -38,9 +43,18 @@ impl KafkaApis {
         }
         let live_leaders: std::collections::HashMap<i32, (String, i32)> = request.live_leaders.iter().map(|l| (l.broker_id.0, (l.host_name.to_string(), l.port))).collect();
         let mut response = LeaderAndIsrResponse::default();
+        let offsets_partitions: Vec<i32> = partitions.iter().filter(|p| p.topic == GROUP_METADATA_TOPIC_NAME).map(|p| p.partition).collect();
         match self.replica_manager.become_leader_or_follower(request.controller_epoch, request.broker_epoch, partitions, &live_leaders) {
             Err(e) => response.error_code = e.code(),
             Ok(results) => {
+                let applied = |partition: i32| results.iter().any(|(t, _, p, code)| t == GROUP_METADATA_TOPIC_NAME && *p == partition && *code == odradek_protocol::error_codes::NONE);
+                for partition in offsets_partitions.into_iter().filter(|p| applied(*p)) {
+                    match self.replica_manager.partition(GROUP_METADATA_TOPIC_NAME, partition) {
+                        Some(p) if p.is_leader() => self.group_coordinator.on_elected(partition, p.leader_epoch()),
+                        Some(p) => self.group_coordinator.on_resigned(partition, Some(p.leader_epoch())),
+                        None => self.group_coordinator.on_resigned(partition, None),
+                    }
+                }
                 for (topic, topic_id, partition, code) in results {
                     let mut err = LeaderAndIsrPartitionError::default();
                     err.topic_name = TopicName(StrBytes::from_string(topic));

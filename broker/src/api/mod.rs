@@ -11,31 +11,43 @@ mod alter_isr;
 mod api_versions;
 mod controlled_shutdown;
 mod create_topics;
+mod delete_groups;
 mod delete_topics;
+mod describe_groups;
 mod fetch;
 mod find_coordinator;
+mod heartbeat;
+mod join_group;
 mod leader_and_isr;
+mod leave_group;
+mod list_groups;
 mod list_offsets;
 mod metadata;
+mod offset_commit;
+mod offset_fetch;
 mod offset_for_leader_epoch;
 mod produce;
 mod stop_replica;
+mod sync_group;
 mod update_metadata;
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 
 use kafka_protocol::messages::{ApiKey, RequestKind, ResponseKind};
 use odradek_controller::ControllerHandle;
+use odradek_coordinator::{GroupConfig, GroupCoordinator};
 use odradek_protocol::{encode_response, Request};
 use odradek_zk::KafkaZkClient;
 use tracing::error;
 
 use crate::admin_manager::ZkAdminManager;
 use crate::auto_topic_creation::AutoTopicCreationManager;
-use crate::config::KafkaConfig;
+use crate::config::{GroupCoordinatorConfig, KafkaConfig};
 use crate::metadata_cache::MetadataCache;
 use crate::network::{NetworkMetrics, PendingResponse, Response};
+use crate::offsets_log::ReplicaOffsetsLog;
 use crate::replica_manager::ReplicaManager;
 
 pub struct KafkaApis {
@@ -45,8 +57,10 @@ pub struct KafkaApis {
     metrics: Arc<NetworkMetrics>,
     /// Topic creation and deletion through ZooKeeper; `None` without `zookeeper.connect`.
     admin_manager: Option<Arc<ZkAdminManager>>,
-    /// Metadata's auto-creation; `None` without ZooKeeper.
-    auto_topic_creation: Option<AutoTopicCreationManager>,
+    /// Metadata's and FindCoordinator's auto-creation; `None` without ZooKeeper.
+    auto_topic_creation: Option<Arc<AutoTopicCreationManager>>,
+    /// The group coordinator for the `__consumer_offsets` partitions this broker leads.
+    group_coordinator: Arc<GroupCoordinator>,
     /// This broker's controller module, set once it has started (after registration).
     controller: OnceLock<ControllerHandle>,
 }
@@ -60,8 +74,23 @@ impl KafkaApis {
         zk: Option<KafkaZkClient>,
     ) -> KafkaApis {
         let admin_manager = zk.map(|zk| Arc::new(ZkAdminManager::new(Arc::clone(&config), zk, Arc::clone(&metadata_cache))));
-        let auto_topic_creation = admin_manager.as_ref().map(|admin| AutoTopicCreationManager::new(Arc::clone(&config), Arc::clone(admin)));
-        KafkaApis { config, replica_manager, metadata_cache, metrics, admin_manager, auto_topic_creation, controller: OnceLock::new() }
+        let auto_topic_creation = admin_manager.as_ref().map(|admin| Arc::new(AutoTopicCreationManager::new(Arc::clone(&config), Arc::clone(admin))));
+        let offsets_log = Arc::new(ReplicaOffsetsLog::new(Arc::clone(&replica_manager), Arc::clone(&metadata_cache)));
+        let group_coordinator = GroupCoordinator::new(config.broker_id, group_config(&config.group), offsets_log);
+        KafkaApis {
+            config,
+            replica_manager,
+            metadata_cache,
+            metrics,
+            admin_manager,
+            auto_topic_creation,
+            group_coordinator,
+            controller: OnceLock::new(),
+        }
+    }
+
+    pub fn group_coordinator(&self) -> &Arc<GroupCoordinator> {
+        &self.group_coordinator
     }
 
     /// Hands the handlers this broker's controller (`KafkaServer.startup` starts it after
@@ -86,10 +115,11 @@ impl KafkaApis {
 
     /// Dispatches one request. Ordered work (appends, control requests) happens before this
     /// returns; only waiting (a long-polling fetch) is deferred.
-    pub fn handle(self: &Arc<Self>, request: Request) -> PendingResponse {
+    pub fn handle(self: &Arc<Self>, request: Request, peer: SocketAddr) -> PendingResponse {
         let version = request.api_version();
         let correlation_id = request.correlation_id();
         let api_key = request.api_key;
+        let client_id = request.header.client_id.as_ref().map(|c| c.to_string()).unwrap_or_default();
         let body = match request.body {
             RequestKind::ApiVersions(_) => api_versions::handle(version),
             RequestKind::Metadata(r) => return self.handle_metadata(r, version, correlation_id),
@@ -101,7 +131,17 @@ impl KafkaApis {
             RequestKind::Produce(r) => return self.handle_produce(r, version, correlation_id),
             RequestKind::Fetch(r) => return self.handle_fetch(r, version, correlation_id),
             RequestKind::ListOffsets(r) => self.handle_list_offsets(r, version),
-            RequestKind::FindCoordinator(r) => self.handle_find_coordinator(r, version),
+            RequestKind::FindCoordinator(r) => return self.handle_find_coordinator(r, version, correlation_id),
+            // Kafka prints the client host as `InetAddress.toString`: "/127.0.0.1".
+            RequestKind::JoinGroup(r) => return self.handle_join_group(r, version, correlation_id, client_id, format!("/{}", peer.ip())),
+            RequestKind::SyncGroup(r) => return self.handle_sync_group(r, version, correlation_id),
+            RequestKind::Heartbeat(r) => return self.handle_heartbeat(r, version, correlation_id),
+            RequestKind::LeaveGroup(r) => return self.handle_leave_group(r, version, correlation_id),
+            RequestKind::OffsetCommit(r) => return self.handle_offset_commit(r, version, correlation_id),
+            RequestKind::OffsetFetch(r) => return self.handle_offset_fetch(r, version, correlation_id),
+            RequestKind::DeleteGroups(r) => return self.handle_delete_groups(r, version, correlation_id),
+            RequestKind::ListGroups(r) => self.handle_list_groups(r, version),
+            RequestKind::DescribeGroups(r) => self.handle_describe_groups(r, version),
             RequestKind::LeaderAndIsr(r) => self.handle_leader_and_isr(r, version),
             RequestKind::UpdateMetadata(r) => self.handle_update_metadata(r, version),
             RequestKind::StopReplica(r) => self.handle_stop_replica(r, version),
@@ -112,6 +152,21 @@ impl KafkaApis {
             }
         };
         PendingResponse::Ready(respond(api_key, version, correlation_id, &body))
+    }
+}
+
+/// The coordinator's settings from the broker's `offsets.*` and `group.*` keys.
+fn group_config(c: &GroupCoordinatorConfig) -> GroupConfig {
+    GroupConfig {
+        group_min_session_timeout_ms: c.group_min_session_timeout_ms,
+        group_max_session_timeout_ms: c.group_max_session_timeout_ms,
+        group_initial_rebalance_delay_ms: c.group_initial_rebalance_delay_ms,
+        group_max_size: c.group_max_size,
+        offset_metadata_max_bytes: c.offset_metadata_max_bytes.max(0) as usize,
+        offsets_commit_timeout_ms: c.offsets_commit_timeout_ms,
+        offsets_retention_ms: c.offsets_retention_ms,
+        offsets_retention_check_interval_ms: c.offsets_retention_check_interval_ms,
+        offsets_topic_num_partitions: c.offsets_topic_num_partitions,
     }
 }
 

@@ -1,12 +1,14 @@
 //! StopReplica (key 5), v0–3: stop serving partitions, deleting their logs when asked
 //! (reference §3.3). v0 lists partitions flat and v1–2 by topic, both with one `delete` flag for
 //! the whole request; v3 carries a leader epoch and a delete flag per partition.
+//! A stopped `__consumer_offsets` partition's groups are dropped by the group coordinator.
 
 use kafka_protocol::messages::stop_replica_response::StopReplicaPartitionError;
 use kafka_protocol::messages::{ResponseKind, StopReplicaRequest, StopReplicaResponse, TopicName};
 use kafka_protocol::protocol::StrBytes;
 
 use super::KafkaApis;
+use crate::offsets_log::GROUP_METADATA_TOPIC_NAME;
 use crate::replica_manager::StopReplicaPartition;
 
 /// The epoch old versions imply (`NoEpoch`).
@@ -35,6 +37,9 @@ impl KafkaApis {
         match self.replica_manager.stop_replicas(request.controller_epoch, request.broker_epoch, partitions) {
             Err(e) => response.error_code = e.code(),
             Ok(results) => {
+                for (_, partition, _) in results.iter().filter(|(t, _, code)| t == GROUP_METADATA_TOPIC_NAME && *code == odradek_protocol::error_codes::NONE) {
+                    self.group_coordinator.on_resigned(*partition, None);
+                }
                 response.partition_errors = results
                     .into_iter()
                     .map(|(topic, partition, code)| {

@@ -68,7 +68,7 @@ pub async fn run(stream: TcpStream, peer: SocketAddr, apis: Arc<KafkaApis>, mut 
         let pending = match parse_request(frame.freeze()) {
             Ok(ParsedRequest::Request(request)) => {
                 metrics.requests.fetch_add(1, Ordering::Relaxed);
-                apis.handle(*request)
+                apis.handle(*request, peer)
             }
             Ok(ParsedRequest::ApiVersionsTooNew { correlation_id, api_version }) => {
                 info!(%peer, api_version, "ApiVersions version too new; answering UNSUPPORTED_VERSION in v0 format");

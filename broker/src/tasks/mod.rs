@@ -5,6 +5,7 @@
 
 pub mod high_watermark_checkpoint;
 pub mod isr_expiration;
+pub mod log_cleaner;
 pub mod log_flusher;
 pub mod log_retention;
 pub mod recovery_point_checkpoint;

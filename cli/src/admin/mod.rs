@@ -17,14 +17,14 @@ use kafka_protocol::messages::{MetadataRequest, MetadataResponse, TopicName};
 use kafka_protocol::protocol::{Request, StrBytes};
 
 pub use errors::{describe_error, is};
-use node::{api_name, Node, SendError};
+pub use node::{api_name, Node, SendError};
 
 /// Metadata versions spoken: v4 is the first with `allow_auto_topic_creation` (which an admin
 /// client must set to false, so that describing a missing topic never creates it); v10 adds topic
 /// ids; v11 is Kafka 2.8's newest.
 const METADATA_VERSIONS: RangeInclusive<i16> = 4..=11;
 /// Kafka's `request.timeout.ms` default.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// How many times a controller request is sent (each after a fresh Metadata) before giving up.
 const CONTROLLER_ATTEMPTS: u32 = 5;
 /// How long to wait for the cluster to name a controller.
@@ -38,6 +38,16 @@ pub struct Bootstrap {
     pub servers: Vec<String>,
     /// Where the list came from, when it was not given on the command line.
     pub origin: Option<String>,
+}
+
+impl Bootstrap {
+    /// A copy (the servers and where they came from).
+    pub fn clone_servers(&self) -> Bootstrap {
+        Bootstrap {
+            servers: self.servers.clone(),
+            origin: self.origin.clone(),
+        }
+    }
 }
 
 /// The admin client: one bootstrap connection for Metadata, plus a controller connection per
@@ -194,7 +204,7 @@ async fn connect_any(bootstrap: &Bootstrap) -> anyhow::Result<Node> {
 }
 
 /// `HOST:PORT`, with brackets around an IPv6 host.
-fn host_port(host: &str, port: i32) -> String {
+pub fn host_port(host: &str, port: i32) -> String {
     if host.contains(':') {
         format!("[{host}]:{port}")
     } else {

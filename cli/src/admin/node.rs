@@ -121,6 +121,25 @@ impl Node {
     }
 }
 
+impl Node {
+    /// Writes `request` without waiting for a response: a Produce with acks=0 gets none.
+    pub async fn send_without_response<R: Request>(
+        &mut self,
+        request: &R,
+        version: i16,
+    ) -> Result<(), SendError> {
+        self.conn
+            .write_request(request, version)
+            .await
+            .map(|_| ())
+            .map_err(|source| SendError::Client {
+                api: api_name::<R>(),
+                addr: self.addr.clone(),
+                source,
+            })
+    }
+}
+
 /// Kafka's name for `R`'s API, e.g. `CreateTopics`.
 pub fn api_name<R: Request>() -> String {
     ApiKey::try_from(R::KEY)

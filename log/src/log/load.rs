@@ -22,9 +22,9 @@ use crate::TopicPartition;
 
 use super::floor_segment;
 
-/// Suffixes of files left by an interrupted delete, compaction or replace. Kafka deletes the
-/// first two and swaps `.swap` files in; we have no compaction, so all three are removed.
-const TEMP_SUFFIXES: [&str; 3] = [".deleted", ".cleaned", ".swap"];
+/// Suffixes of files left by an interrupted delete, compaction or replace. Those are handled by
+/// [`super::replace::complete_interrupted_operations`] before the scan; any still here is removed.
+const TEMP_SUFFIXES: [&str; 3] = [super::DELETED_FILE_SUFFIX, super::CLEANED_FILE_SUFFIX, super::SWAP_FILE_SUFFIX];
 
 pub(super) struct LoadedLog {
     /// Never empty.
@@ -47,6 +47,7 @@ fn base_offset_of(name: &str, suffix: &str) -> Option<i64> {
 
 /// Lists the segment base offsets in `dir`, removing temporary files and orphaned indexes.
 fn scan_dir(dir: &Path, tp: &TopicPartition) -> Result<Vec<i64>> {
+    super::replace::complete_interrupted_operations(dir, tp)?;
     let io_err = |e| LogError::io(dir, e);
     let mut logs = BTreeSet::new();
     let mut indexes = Vec::new();

@@ -1,5 +1,9 @@
 //! Retention: Kafka's `deleteOldSegments` for `cleanup.policy=delete`.
 //!
+//! Time and size retention apply only when the policy includes `delete`; a compacted-only log
+//! (`cleanup.policy=compact`) keeps its old segments for the log cleaner, and only the log start
+//! offset rule (DeleteRecords) removes segments from it, as in Kafka.
+//!
 //! Whole segments are deleted from the oldest on while a rule holds for them: (c) the next
 //! segment starts at or below the log start offset, (b) `retention.bytes` would still be met
 //! without them, (a) their largest timestamp is older than `retention.ms`. Only segments entirely
@@ -18,7 +22,8 @@ use crate::error::{LogError, Result};
 use crate::segment::{lock, LogSegment};
 
 impl Log {
-    /// Deletes whole segments by `retention.ms` and `retention.bytes`, only segments entirely below
+    /// Deletes whole segments by `retention.ms` and `retention.bytes` (only when
+    /// `cleanup.policy` includes `delete`) and below the log start offset, only segments entirely below
     /// `high_watermark`, never the active segment (rolled first if it alone qualifies and is
     /// non-empty). Returns the number of segments deleted. Log start offset moves forward, and the
     /// leader epoch cache's head with it.
@@ -33,6 +38,9 @@ impl Log {
         let mut deleted = self.delete_segments_where(&config, now_ms, high_watermark, "log start offset", |_, next| {
             next.is_some_and(|n| n.base_offset() <= log_start)
         })?;
+        if !config.cleanup_policy.delete {
+            return Ok(deleted);
+        }
         if config.retention_bytes >= 0 {
             let size = self.size() as i64;
             if size >= config.retention_bytes {

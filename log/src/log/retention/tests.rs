@@ -93,3 +93,15 @@ fn segments_without_timestamps_age_by_file_modification_time() {
     assert_eq!(log.delete_old_segments(wall + 120_000, 1).expect("retention"), 1);
     assert_eq!(log.log_start_offset(), 1);
 }
+
+#[test]
+fn a_compact_only_log_keeps_old_segments_from_time_and_size_retention() {
+    let dir = temp_dir();
+    let compact = LogConfig { retention_ms: 1_000, retention_bytes: 0, cleanup_policy: crate::config::CleanupPolicy::COMPACT, ..no_retention() };
+    let (log, _) = three_segments(dir.path(), compact);
+    assert_eq!(log.delete_old_segments(1_000_000, 24).expect("retention"), 0);
+    assert_eq!(segment_bases(dir.path()), vec![0, 8, 16]);
+    let both = crate::config::CleanupPolicy { delete: true, compact: true };
+    log.set_config(LogConfig { cleanup_policy: both, ..log.config() });
+    assert!(log.delete_old_segments(1_000_000, 24).expect("retention") >= 2, "compact,delete still deletes by time");
+}
