@@ -31,7 +31,7 @@
 
 pub mod cleanable;
 mod offset_map;
-mod records;
+pub(crate) mod records;
 #[cfg(test)]
 mod tests;
 

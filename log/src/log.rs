@@ -217,7 +217,7 @@ impl Log {
     pub fn append_as_leader(&self, records: &[u8], leader_epoch: i32, now_ms: i64) -> Result<LogAppendInfo> {
         self.observe_clock(now_ms);
         let config = self.config();
-        let validated = validate_leader_append(records, config.max_message_bytes)?;
+        let validated = validate_leader_append(records, config.max_message_bytes, config.cleanup_policy.compact)?;
         if validated.size as u64 > config.segment_bytes {
             return Err(LogError::RecordListTooLarge { size: validated.size, segment_bytes: config.segment_bytes });
         }

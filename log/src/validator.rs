@@ -72,8 +72,9 @@ fn check_batch(records: &[u8], position: usize, max_message_bytes: u32) -> Resul
 
 /// Validates a leader append: every batch framed, magic 2, within `max_message_bytes`, CRC-32C
 /// valid, `LastOffsetDelta + 1 == RecordCount > 0`, not a control batch, idempotent batches with
-/// BaseSequence ≥ 0. At least one batch is required.
-pub(crate) fn validate_leader_append(records: &[u8], max_message_bytes: u32) -> Result<ValidatedRecords> {
+/// BaseSequence ≥ 0, and on a compacted log every record keyed (Kafka's `validateKey`: the
+/// cleaner could never keep or remove a keyless record). At least one batch is required.
+pub(crate) fn validate_leader_append(records: &[u8], max_message_bytes: u32, compacted: bool) -> Result<ValidatedRecords> {
     if records.is_empty() {
         return Err(invalid(0, "no record batches in the append".into()));
     }
@@ -94,10 +95,24 @@ pub(crate) fn validate_leader_append(records: &[u8], max_message_bytes: u32) -> 
         if header.has_producer_id() && header.base_sequence < 0 {
             return Err(invalid(position, format!("producer {} sent base sequence {}", header.producer_id, header.base_sequence)));
         }
+        if compacted {
+            check_every_record_keyed(&header, &records[position..position + total], position)?;
+        }
         validated.add(&header);
         position += total;
     }
     Ok(validated)
+}
+
+/// Compacted topics refuse records without a key (decompressing the batch if needed).
+fn check_every_record_keyed(header: &BatchHeader, batch: &[u8], position: usize) -> Result<()> {
+    let records = crate::cleaner::records::record_bytes(header, batch).map_err(|e| corrupt(position, e))?;
+    let mut keyless = 0;
+    crate::cleaner::records::for_each_record(header, &records, |record, _| keyless += usize::from(record.key.is_none())).map_err(|e| corrupt(position, e))?;
+    if keyless > 0 {
+        return Err(invalid(position, format!("compacted topic cannot accept message without key ({keyless} of {} records have none)", header.record_count)));
+    }
+    Ok(())
 }
 
 impl ValidatedRecords {
@@ -146,7 +161,8 @@ pub(crate) fn validate_follower_append(records: &[u8], max_message_bytes: u32) -
 mod tests {
     use super::*;
     use crate::batch::compute_crc;
-    use crate::test_util::{batch, compressed_batch, set_crc, stamp};
+    use crate::test_util::{batch, compressed_batch, encode_records, keyed, set_crc, stamp};
+    use kafka_protocol::records::Compression;
 
     const MAX: u32 = 1_048_588;
 
@@ -161,7 +177,7 @@ mod tests {
     fn accepts_several_good_batches_and_sums_them() {
         let mut records = batch(3, 10, 100);
         records.extend(compressed_batch(4, 10, 500));
-        let v = validate_leader_append(&records, MAX).expect("valid");
+        let v = validate_leader_append(&records, MAX, false).expect("valid");
         assert_eq!(
             v,
             ValidatedRecords { batch_count: 2, record_count: 7, size: records.len(), max_timestamp: 503, first_offset: 0, last_offset: 3 }
@@ -173,7 +189,7 @@ mod tests {
         let mut records = batch(3, 10, 0);
         let last = records.len() - 1;
         records[last] ^= 0xff;
-        let err = validate_leader_append(&records, MAX).unwrap_err();
+        let err = validate_leader_append(&records, MAX, false).unwrap_err();
         assert!(matches!(err, LogError::CorruptRecord { ref reason, .. } if reason.contains("crc")), "{err}");
     }
 
@@ -184,7 +200,7 @@ mod tests {
         let mut second = batch(2, 10, 0);
         second[30] ^= 1;
         records.extend(second);
-        let err = validate_leader_append(&records, MAX).unwrap_err();
+        let err = validate_leader_append(&records, MAX, false).unwrap_err();
         assert_eq!(position_of(&err), first.len());
     }
 
@@ -192,7 +208,7 @@ mod tests {
     fn wrong_magic_is_invalid_record() {
         let mut records = batch(1, 10, 0);
         records[16] = 1;
-        let err = validate_leader_append(&records, MAX).unwrap_err();
+        let err = validate_leader_append(&records, MAX, false).unwrap_err();
         assert!(matches!(err, LogError::InvalidRecord { ref reason, .. } if reason.contains("magic 1")), "{err}");
     }
 
@@ -201,14 +217,14 @@ mod tests {
         let mut records = batch(3, 10, 0);
         records[57..61].copy_from_slice(&4i32.to_be_bytes()); // RecordCount 4, LastOffsetDelta 2
         set_crc(&mut records);
-        let err = validate_leader_append(&records, MAX).unwrap_err();
+        let err = validate_leader_append(&records, MAX, false).unwrap_err();
         assert!(matches!(err, LogError::InvalidRecord { ref reason, .. } if reason.contains("record count 4")), "{err}");
 
         let mut zero = batch(1, 10, 0);
         zero[57..61].copy_from_slice(&0i32.to_be_bytes());
         zero[23..27].copy_from_slice(&(-1i32).to_be_bytes());
         set_crc(&mut zero);
-        assert!(matches!(validate_leader_append(&zero, MAX), Err(LogError::InvalidRecord { .. })));
+        assert!(matches!(validate_leader_append(&zero, MAX, false), Err(LogError::InvalidRecord { .. })));
     }
 
     #[test]
@@ -216,45 +232,45 @@ mod tests {
         let mut control = batch(1, 10, 0);
         control[22] |= 0x20;
         set_crc(&mut control);
-        assert!(matches!(validate_leader_append(&control, MAX), Err(LogError::InvalidRecord { ref reason, .. }) if reason.contains("control")));
+        assert!(matches!(validate_leader_append(&control, MAX, false), Err(LogError::InvalidRecord { ref reason, .. }) if reason.contains("control")));
 
         let mut idempotent = batch(1, 10, 0);
         idempotent[43..51].copy_from_slice(&7i64.to_be_bytes()); // producer id 7, base sequence -1
         set_crc(&mut idempotent);
-        assert!(matches!(validate_leader_append(&idempotent, MAX), Err(LogError::InvalidRecord { ref reason, .. }) if reason.contains("sequence")));
+        assert!(matches!(validate_leader_append(&idempotent, MAX, false), Err(LogError::InvalidRecord { ref reason, .. }) if reason.contains("sequence")));
     }
 
     #[test]
     fn truncated_input_is_corrupt_record() {
         let records = batch(3, 10, 0);
         for cut in [1, 12, 60, 61, records.len() - 1] {
-            let err = validate_leader_append(&records[..cut], MAX).unwrap_err();
+            let err = validate_leader_append(&records[..cut], MAX, false).unwrap_err();
             assert!(matches!(err, LogError::CorruptRecord { position: 0, .. }), "cut at {cut}: {err}");
         }
         // A complete batch followed by a few stray bytes.
         let mut trailing = records.clone();
         trailing.extend_from_slice(&[0, 0, 0]);
-        assert_eq!(position_of(&validate_leader_append(&trailing, MAX).unwrap_err()), records.len());
+        assert_eq!(position_of(&validate_leader_append(&trailing, MAX, false).unwrap_err()), records.len());
     }
 
     #[test]
     fn batch_length_below_header_size_is_corrupt_record() {
         let mut records = batch(1, 10, 0);
         records[8..12].copy_from_slice(&10i32.to_be_bytes());
-        assert!(matches!(validate_leader_append(&records, MAX), Err(LogError::CorruptRecord { ref reason, .. }) if reason.contains("smaller")));
+        assert!(matches!(validate_leader_append(&records, MAX, false), Err(LogError::CorruptRecord { ref reason, .. }) if reason.contains("smaller")));
     }
 
     #[test]
     fn oversized_batch_is_message_too_large() {
         let records = batch(10, 100, 0);
-        let err = validate_leader_append(&records, records.len() as u32 - 1).unwrap_err();
+        let err = validate_leader_append(&records, records.len() as u32 - 1, false).unwrap_err();
         assert!(matches!(err, LogError::MessageTooLarge { size, .. } if size == records.len()));
-        assert!(validate_leader_append(&records, records.len() as u32).is_ok());
+        assert!(validate_leader_append(&records, records.len() as u32, false).is_ok());
     }
 
     #[test]
     fn empty_append_is_invalid_record() {
-        assert!(matches!(validate_leader_append(&[], MAX), Err(LogError::InvalidRecord { .. })));
+        assert!(matches!(validate_leader_append(&[], MAX, false), Err(LogError::InvalidRecord { .. })));
     }
 
     #[test]
@@ -289,5 +305,20 @@ mod tests {
         set_crc(&mut records);
         assert!(crc_is_valid(&records));
         assert_eq!(u32::from_be_bytes([records[17], records[18], records[19], records[20]]), compute_crc(&records));
+    }
+
+    #[test]
+    fn a_compacted_log_refuses_keyless_records_even_inside_compressed_batches() {
+        let keyed_batch = encode_records(&[keyed(0, 1, Some("a"), Some("1")), keyed(1, 1, Some("b"), None)], Compression::None);
+        assert!(validate_leader_append(&keyed_batch, MAX, true).is_ok(), "keys and tombstones are fine");
+        for compression in [Compression::None, Compression::Gzip, Compression::Lz4] {
+            let mut records = keyed_batch.clone();
+            let position = records.len();
+            records.extend(encode_records(&[keyed(0, 1, Some("a"), Some("1")), keyed(1, 1, None, Some("2"))], compression));
+            let err = validate_leader_append(&records, MAX, true).unwrap_err();
+            assert!(matches!(err, LogError::InvalidRecord { ref reason, .. } if reason.contains("without key")), "{compression:?}: {err:?}");
+            assert_eq!(position_of(&err), position, "the second batch is the bad one");
+            assert!(validate_leader_append(&records, MAX, false).is_ok(), "only compacted logs need keys");
+        }
     }
 }

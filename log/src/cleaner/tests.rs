@@ -104,7 +104,12 @@ fn records_without_a_key_are_dropped() {
     let dir = temp_dir();
     let log = compacted_log(dir.path());
     let keyless = encode_records(&[keyed(0, 1_000, None, Some("v"))], Compression::None);
+    assert!(log.append_as_leader(&keyless, 0, 0).is_err(), "a compacted log refuses keyless records");
+    // Written while the topic was still cleanup.policy=delete (or replicated verbatim).
+    let compact = log.config();
+    log.set_config(crate::LogConfig { cleanup_policy: crate::config::CleanupPolicy::DELETE, ..compact.clone() });
     log.append_as_leader(&keyless, 0, 0).expect("append");
+    log.set_config(compact);
     append(&log, &[("a", Some("1"))]);
     append(&log, &[("b", Some("2"))]);
     clean(&log, None, i64::MAX);
