@@ -12,8 +12,9 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
-use kafka_protocol::records::{Compression, Record, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions, TimestampType};
+use bytes::Bytes;
+use kafka_protocol::records::{Compression, RecordBatchDecoder};
+use odradek_client::batch::BatchRecord;
 use odradek_coordinator::{OffsetsLog, OffsetsRecord};
 use odradek_log::{BatchHeader, TopicPartition};
 use odradek_protocol::error_codes as codes;
@@ -77,31 +78,8 @@ impl OffsetsLog for ReplicaOffsetsLog {
 
 /// One uncompressed magic-2 batch of `records` (offsets are assigned by the leader's append).
 fn encode_batch(records: Vec<OffsetsRecord>) -> Result<Bytes, i16> {
-    let now = now_ms();
-    let records: Vec<Record> = records
-        .into_iter()
-        .enumerate()
-        .map(|(i, r)| Record {
-            transactional: false,
-            control: false,
-            partition_leader_epoch: -1,
-            producer_id: -1,
-            producer_epoch: -1,
-            timestamp_type: TimestampType::Creation,
-            offset: i as i64,
-            // The encoder keeps records in one batch only while offset − sequence is constant;
-            // this makes the batch's base sequence −1 (no producer id).
-            sequence: i as i32 - 1,
-            timestamp: now,
-            key: Some(r.key),
-            value: r.value,
-            headers: Default::default(),
-        })
-        .collect();
-    let mut buf = BytesMut::new();
-    let options = RecordEncodeOptions { version: 2, compression: Compression::None };
-    RecordBatchEncoder::encode(&mut buf, &records, &options).map_err(|_| codes::CORRUPT_MESSAGE)?;
-    Ok(buf.freeze())
+    let records: Vec<BatchRecord> = records.into_iter().map(|r| BatchRecord::new(Some(r.key), r.value)).collect();
+    odradek_client::batch::encode_batch(&records, Compression::None, now_ms()).map_err(|_| codes::CORRUPT_MESSAGE)
 }
 
 /// The acks=all wait of one batch: NONE once the HW reaches `required_offset`, else why not.

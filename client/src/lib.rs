@@ -6,6 +6,7 @@
 //! heartbeats and offsets); [`partitioner`] is Kafka's default partitioner.
 
 pub mod api_versions;
+pub mod batch;
 pub mod controller_stub;
 pub mod error_name;
 pub mod group;

@@ -5,14 +5,13 @@
 //! no producer id, offsets 0..n-1 relative to the batch (the leader assigns the real ones).
 
 use anyhow::Context;
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::{BrokerId, FetchRequest, ProduceRequest, TopicName};
 use kafka_protocol::protocol::StrBytes;
-use kafka_protocol::records::{
-    Compression, Record, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
-};
+use kafka_protocol::records::{Compression, RecordBatchDecoder};
+use odradek_client::batch::{now_ms, BatchRecord};
 use odradek_client::Connection;
 
 /// The Produce version the helpers send (the highest Odradek serves).
@@ -41,42 +40,8 @@ pub fn encode_batch(
     records: &[(Option<Bytes>, Option<Bytes>)],
     compression: Compression,
 ) -> anyhow::Result<Bytes> {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0);
-    let records: Vec<Record> = records
-        .iter()
-        .enumerate()
-        .map(|(i, (key, value))| Record {
-            transactional: false,
-            control: false,
-            partition_leader_epoch: -1,
-            producer_id: -1,
-            producer_epoch: -1,
-            timestamp_type: TimestampType::Creation,
-            offset: i as i64,
-            // The encoder derives BaseSequence from the first record and keeps records in one
-            // batch only while `offset - sequence` is constant: -1 + i gives the one batch a
-            // non-idempotent producer sends, with BaseSequence -1 (NO_SEQUENCE).
-            sequence: -1 + i as i32,
-            timestamp: now,
-            key: key.clone(),
-            value: value.clone(),
-            headers: Default::default(),
-        })
-        .collect();
-    let mut buf = BytesMut::new();
-    RecordBatchEncoder::encode(
-        &mut buf,
-        &records,
-        &RecordEncodeOptions {
-            version: 2,
-            compression,
-        },
-    )
-    .map_err(|e| anyhow::anyhow!("cannot encode a record batch: {e:#}"))?;
-    Ok(buf.freeze())
+    let records: Vec<BatchRecord> = records.iter().map(|(k, v)| BatchRecord::new(k.clone(), v.clone())).collect();
+    Ok(odradek_client::batch::encode_batch(&records, compression, now_ms())?)
 }
 
 /// Sends one Produce with `batch` for `topic`-`partition` and returns the partition's answer.
@@ -274,7 +239,7 @@ mod tests {
     fn a_partial_trailing_batch_is_dropped() {
         let one = encode_batch(&[kv("a", "1")], Compression::None).unwrap();
         let two = encode_batch(&[kv("b", "2")], Compression::None).unwrap();
-        let mut joined = BytesMut::new();
+        let mut joined = bytes::BytesMut::new();
         joined.extend_from_slice(&one);
         joined.extend_from_slice(&two[..two.len() - 3]);
         let joined = joined.freeze();

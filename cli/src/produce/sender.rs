@@ -6,18 +6,14 @@
 
 use std::collections::BTreeMap;
 use std::ops::RangeInclusive;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
-use kafka_protocol::indexmap::IndexMap;
+use bytes::Bytes;
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::ProduceRequest;
-use kafka_protocol::protocol::StrBytes;
-use kafka_protocol::records::{
-    Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
-    NO_PARTITION_LEADER_EPOCH, NO_PRODUCER_EPOCH, NO_PRODUCER_ID, NO_SEQUENCE,
-};
+use kafka_protocol::records::Compression;
 use kafka_protocol::ResponseError;
+use odradek_client::batch::{now_ms, BatchRecord};
 
 use crate::admin::{describe_error, topic_name, AdminClient};
 use crate::leaders::PartitionLeaders;
@@ -178,45 +174,11 @@ async fn produce(
 
 /// One uncompressed magic-v2 batch of `records`, offsets 0.. (the leader assigns the real ones).
 pub fn encode_batch(records: &[ProducerRecord]) -> anyhow::Result<Bytes> {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0);
-    let records: Vec<Record> = records
+    let records: Vec<BatchRecord> = records
         .iter()
-        .enumerate()
-        .map(|(i, r)| Record {
-            transactional: false,
-            control: false,
-            partition_leader_epoch: NO_PARTITION_LEADER_EPOCH,
-            producer_id: NO_PRODUCER_ID,
-            producer_epoch: NO_PRODUCER_EPOCH,
-            timestamp_type: TimestampType::Creation,
-            offset: i as i64,
-            // The codec cuts a batch where `offset - sequence` changes; this keeps the batch's
-            // base sequence at NO_SEQUENCE (−1), as a producer without idempotence sends.
-            sequence: NO_SEQUENCE.wrapping_add(i as i32),
-            timestamp: now,
-            key: r.key.clone(),
-            value: Some(r.value.clone()),
-            headers: r
-                .headers
-                .iter()
-                .map(|(k, v)| (StrBytes::from_string(k.clone()), Some(v.clone())))
-                .collect::<IndexMap<_, _>>(),
-        })
+        .map(|r| BatchRecord { key: r.key.clone(), value: Some(r.value.clone()), headers: r.headers.clone() })
         .collect();
-    let mut buf = BytesMut::new();
-    RecordBatchEncoder::encode(
-        &mut buf,
-        &records,
-        &RecordEncodeOptions {
-            version: 2,
-            compression: Compression::None,
-        },
-    )
-    .map_err(|e| anyhow::anyhow!("cannot encode a record batch: {e:#}"))?;
-    Ok(buf.freeze())
+    Ok(odradek_client::batch::encode_batch(&records, Compression::None, now_ms())?)
 }
 
 #[cfg(test)]
@@ -247,7 +209,7 @@ mod tests {
         assert_eq!(set.records.len(), 2);
         assert_eq!(set.records[0].key.as_deref(), Some(&b"k"[..]));
         assert_eq!(
-            set.records[0].headers.get(&StrBytes::from_static_str("h")),
+            set.records[0].headers.get(&kafka_protocol::protocol::StrBytes::from_static_str("h")),
             Some(&Some(Bytes::from("1")))
         );
         assert_eq!(set.records[1].offset, 1);
