@@ -599,14 +599,17 @@ pub fn find_coordinator(
     Ok(Ok((response.node_id.0, addr)))
 }
 
-/// OffsetFetch of `topic`'s `partitions` for `group` from `coordinator`: the group-level error
-/// code, and per partition (committed offset, error code).
+/// What OffsetFetch answered: the group-level error code, and per partition (committed offset,
+/// error code).
+pub type FetchedOffsets = (i16, BTreeMap<i32, (i64, i16)>);
+
+/// OffsetFetch of `topic`'s `partitions` for `group` from `coordinator`.
 pub fn offset_fetch(
     coordinator: SocketAddr,
     group: &str,
     topic: &str,
     partitions: &[i32],
-) -> anyhow::Result<(i16, BTreeMap<i32, (i64, i16)>)> {
+) -> anyhow::Result<FetchedOffsets> {
     let request = OffsetFetchRequest::default()
         .with_group_id(GroupId(StrBytes::from_string(group.to_string())))
         .with_topics(Some(vec![OffsetFetchRequestTopic::default()
