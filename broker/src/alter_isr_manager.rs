@@ -2,7 +2,8 @@
 //! the controller as AlterIsr requests and hands each answer back to its partition.
 //!
 //! Changes queue on a channel; the sender batches whatever is queued into one request to the
-//! controller named by the metadata cache, with this broker's epoch. A change whose partition
+//! controller named by the metadata cache, at its `inter.broker.listener.name` endpoint, with
+//! this broker's epoch. A change whose partition
 //! has since moved to another leader epoch is dropped (the new LeaderAndIsr carries the truth).
 //! Unanswered changes (no controller, a lost connection, NOT_CONTROLLER, STALE_BROKER_EPOCH while
 //! a new registration propagates) are retried after a short backoff.
@@ -30,7 +31,7 @@ const RETRY_BACKOFF: Duration = Duration::from_millis(200);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Starts the sender; `ReplicaManager::submit_isr_change` feeds it.
-pub fn start(replica_manager: Arc<ReplicaManager>, metadata_cache: Arc<MetadataCache>, mut shutdown: watch::Receiver<bool>) -> JoinHandle<()> {
+pub fn start(replica_manager: Arc<ReplicaManager>, metadata_cache: Arc<MetadataCache>, inter_broker_listener: String, mut shutdown: watch::Receiver<bool>) -> JoinHandle<()> {
     let (tx, mut rx) = mpsc::unbounded_channel::<IsrChange>();
     replica_manager.set_isr_change_sender(tx);
     tokio::spawn(async move {
@@ -54,7 +55,7 @@ pub fn start(replica_manager: Arc<ReplicaManager>, metadata_cache: Arc<MetadataC
             if pending.is_empty() {
                 continue;
             }
-            match send(&replica_manager, &metadata_cache, &mut conn, &pending).await {
+            match send(&replica_manager, &metadata_cache, &inter_broker_listener, &mut conn, &pending).await {
                 Ok(answers) => {
                     for (tp, leader_epoch, outcome) in answers {
                         if matches!(outcome, IsrChangeOutcome::Retry) {
@@ -85,12 +86,15 @@ pub fn start(replica_manager: Arc<ReplicaManager>, metadata_cache: Arc<MetadataC
 async fn send(
     replica_manager: &ReplicaManager,
     metadata_cache: &MetadataCache,
+    listener: &str,
     conn: &mut Option<(i32, Connection)>,
     pending: &BTreeMap<TopicPartition, IsrChange>,
 ) -> Result<Vec<(TopicPartition, i32, IsrChangeOutcome)>, String> {
     let snapshot = metadata_cache.snapshot();
     let controller = snapshot.controller_id;
-    let Some(endpoint) = snapshot.brokers.get(&controller) else { return Err(format!("no live controller known (controller id {controller})")) };
+    let Some(endpoint) = snapshot.alive_node(controller, listener) else {
+        return Err(format!("no live controller with listener {listener} known (controller id {controller})"));
+    };
     if conn.as_ref().is_none_or(|(id, _)| *id != controller) {
         let addr = format!("{}:{}", endpoint.host, endpoint.port);
         let c = tokio::time::timeout(REQUEST_TIMEOUT, Connection::connect(addr.as_str())).await.map_err(|_| format!("connecting to {addr} timed out"))?.map_err(|e| e.to_string())?;

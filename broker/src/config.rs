@@ -10,6 +10,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use odradek_log::LogConfig;
+use odradek_zk::SecurityProtocol;
+
+mod listeners;
+pub use listeners::{ListenerSettings, DEFAULT_SECURITY_PROTOCOL_MAP};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -30,6 +34,9 @@ pub const KNOWN_KEYS: &[&str] = &[
     "broker.id",
     "listeners",
     "advertised.listeners",
+    "listener.security.protocol.map",
+    "inter.broker.listener.name",
+    "security.inter.broker.protocol",
     "log.dirs",
     "log.dir",
     "num.partitions",
@@ -103,7 +110,7 @@ pub const ACCEPTED_UNUSED_KEYS: &[&str] = &[
     "num.replica.fetchers",
 ];
 
-/// One listener, `PLAINTEXT://host:port`.
+/// One listener, `NAME://host:port` (see [`listeners`](self::listeners) for the model).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Listener {
     pub name: String,
@@ -116,8 +123,15 @@ pub struct Listener {
 #[derive(Clone, Debug)]
 pub struct KafkaConfig {
     pub broker_id: i32,
-    pub listener: Listener,
-    pub advertised_listener: Option<Listener>,
+    /// `listeners`: every socket the broker binds, in configured order.
+    pub listeners: Vec<Listener>,
+    /// `advertised.listeners` (default `listeners`): the endpoints registered in ZooKeeper.
+    pub advertised_listeners: Vec<Listener>,
+    /// `listener.security.protocol.map`: listener name → protocol (only PLAINTEXT is served).
+    pub listener_security_protocol_map: BTreeMap<String, SecurityProtocol>,
+    /// `inter.broker.listener.name` (default: the listener named PLAINTEXT): the listener the
+    /// controller, followers and AlterIsr/ControlledShutdown senders connect to.
+    pub inter_broker_listener_name: String,
     pub log_dirs: Vec<PathBuf>,
     pub num_partitions: i32,
     pub default_replication_factor: i16,
@@ -217,8 +231,7 @@ impl KafkaConfig {
         if broker_id < 0 {
             return Err(ConfigError::Missing("broker.id"));
         }
-        let listener = parse_listener("listeners", p.str("listeners").unwrap_or("PLAINTEXT://:9092"))?;
-        let advertised_listener = p.str("advertised.listeners").map(|v| parse_listener("advertised.listeners", v)).transpose()?;
+        let ListenerSettings { listeners, advertised_listeners, security_protocol_map, inter_broker_listener_name } = listeners::parse(&p)?;
         let dirs = p.str("log.dirs").or(p.str("log.dir")).unwrap_or("/tmp/kafka-logs");
         let log_dirs: Vec<PathBuf> = dirs.split(',').map(str::trim).filter(|d| !d.is_empty()).map(PathBuf::from).collect();
         if log_dirs.is_empty() {
@@ -256,8 +269,10 @@ impl KafkaConfig {
         };
         Ok(KafkaConfig {
             broker_id,
-            listener,
-            advertised_listener,
+            listeners,
+            advertised_listeners,
+            listener_security_protocol_map: security_protocol_map,
+            inter_broker_listener_name,
             log_dirs,
             num_partitions: p.int("num.partitions", 1, 1, i32::MAX as i64)? as i32,
             default_replication_factor: p.int("default.replication.factor", 1, 1, i16::MAX as i64)? as i16,
@@ -383,22 +398,6 @@ impl Props<'_> {
     }
 }
 
-/// Parses `PLAINTEXT://host:port` (a single listener; only PLAINTEXT is served).
-fn parse_listener(key: &str, value: &str) -> Result<Listener, ConfigError> {
-    let list: Vec<&str> = value.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
-    let [one] = list.as_slice() else {
-        return Err(invalid(key, value, "exactly one listener is supported"));
-    };
-    let (name, rest) = one.split_once("://").ok_or_else(|| invalid(key, value, "expected NAME://host:port"))?;
-    if !name.eq_ignore_ascii_case("PLAINTEXT") {
-        return Err(invalid(key, value, "only PLAINTEXT listeners are supported"));
-    }
-    let (host, port) = rest.rsplit_once(':').ok_or_else(|| invalid(key, value, "expected NAME://host:port"))?;
-    let port: u16 = port.parse().map_err(|_| invalid(key, value, "port must be 0-65535"))?;
-    let host = host.trim_start_matches('[').trim_end_matches(']').to_string();
-    Ok(Listener { name: name.to_ascii_uppercase(), host, port })
-}
-
 /// Java-properties subset: `#`/`!` comments, `key=value`, `key: value` or `key value`,
 /// backslash line continuations.
 pub fn parse_properties(text: &str) -> BTreeMap<String, String> {
@@ -438,7 +437,8 @@ mod tests {
     fn defaults_are_kafkas() {
         let c = load(&["broker.id=3"]).unwrap();
         assert_eq!(c.broker_id, 3);
-        assert_eq!(c.listener, Listener { name: "PLAINTEXT".into(), host: "".into(), port: 9092 });
+        assert_eq!(c.listeners, vec![Listener { name: "PLAINTEXT".into(), host: "".into(), port: 9092 }]);
+        assert_eq!((c.advertised_listeners.clone(), c.inter_broker_listener_name.as_str()), (c.listeners.clone(), "PLAINTEXT"));
         assert_eq!(c.log.segment_bytes, 1 << 30);
         assert_eq!(c.log.retention_ms, 168 * 3_600_000);
         assert_eq!(c.log.flush_interval_messages, i64::MAX);
@@ -460,7 +460,7 @@ mod tests {
         assert_eq!(p["listeners"], "PLAINTEXT://127.0.0.1:9093");
         let c = KafkaConfig::from_props(&p).unwrap();
         assert_eq!(c.log_dirs.len(), 2);
-        assert_eq!(c.listener.port, 9093);
+        assert_eq!(c.listeners[0].port, 9093);
     }
 
     #[test]

@@ -25,12 +25,14 @@ use crate::config::KafkaConfig;
 /// The version a 2.8 broker sends (inter-broker protocol ≥ 2.4-IV1).
 pub const CONTROLLED_SHUTDOWN_VERSION: i16 = 3;
 
-/// `controlled.shutdown.*` and `controller.socket.timeout.ms`.
-#[derive(Debug, Clone, Copy)]
+/// `controlled.shutdown.*`, `controller.socket.timeout.ms` and `inter.broker.listener.name`.
+#[derive(Debug, Clone)]
 pub struct ControlledShutdownSettings {
     pub max_retries: u32,
     pub backoff: Duration,
     pub request_timeout: Duration,
+    /// The controller is reached at its endpoint for this listener.
+    pub inter_broker_listener_name: String,
 }
 
 impl ControlledShutdownSettings {
@@ -39,6 +41,7 @@ impl ControlledShutdownSettings {
             max_retries: config.controlled_shutdown_max_retries,
             backoff: Duration::from_millis(config.controlled_shutdown_retry_backoff_ms),
             request_timeout: Duration::from_millis(config.controller_socket_timeout_ms),
+            inter_broker_listener_name: config.inter_broker_listener_name.clone(),
         }
     }
 }
@@ -60,11 +63,12 @@ pub enum Attempt {
 /// `broker_epoch` is read before every attempt (a re-registration changes it).
 pub async fn controlled_shutdown(zk: &KafkaZkClient, broker_id: i32, broker_epoch: impl Fn() -> i64, settings: ControlledShutdownSettings) -> bool {
     info!(broker_id, "starting controlled shutdown");
+    let (timeout, listener) = (settings.request_timeout, settings.inter_broker_listener_name.as_str());
     let succeeded = retry(settings.max_retries, settings.backoff, |n| {
         let epoch = broker_epoch();
         async move {
             let started = Instant::now();
-            let outcome = attempt(zk, broker_id, epoch, settings.request_timeout).await;
+            let outcome = attempt(zk, broker_id, epoch, listener, timeout).await;
             let elapsed_ms = started.elapsed().as_millis() as u64;
             match &outcome {
                 Attempt::Succeeded => info!(attempt = n, elapsed_ms, "controlled shutdown request returned successfully"),
@@ -104,15 +108,15 @@ where
 
 /// One attempt, ZooKeeper reads included, bounded by `timeout` (a ZooKeeper client waiting out a
 /// lost connection must not hold the shutdown forever).
-async fn attempt(zk: &KafkaZkClient, broker_id: i32, broker_epoch: i64, timeout: Duration) -> Attempt {
-    match tokio::time::timeout(timeout, ask_controller(zk, broker_id, broker_epoch)).await {
+async fn attempt(zk: &KafkaZkClient, broker_id: i32, broker_epoch: i64, listener: &str, timeout: Duration) -> Attempt {
+    match tokio::time::timeout(timeout, ask_controller(zk, broker_id, broker_epoch, listener)).await {
         Ok(outcome) => outcome,
         Err(_) => Attempt::Unreachable(format!("no answer within {timeout:?} (controller.socket.timeout.ms)")),
     }
 }
 
-/// One ControlledShutdown round trip to whoever `/controller` names.
-async fn ask_controller(zk: &KafkaZkClient, broker_id: i32, broker_epoch: i64) -> Attempt {
+/// One ControlledShutdown round trip to whoever `/controller` names, at its inter-broker endpoint.
+async fn ask_controller(zk: &KafkaZkClient, broker_id: i32, broker_epoch: i64, listener: &str) -> Attempt {
     let controller = match zk.get_controller_id().await {
         Ok(Some(id)) => id,
         Ok(None) => return Attempt::Unreachable("no controller present in ZooKeeper".to_string()),
@@ -123,8 +127,8 @@ async fn ask_controller(zk: &KafkaZkClient, broker_id: i32, broker_epoch: i64) -
         Ok(None) => return Attempt::Unreachable(format!("broker registration for controller {controller} is not available in ZooKeeper")),
         Err(e) => return Attempt::Unreachable(format!("cannot read the registration of controller {controller}: {e}")),
     };
-    let Some(endpoint) = info.endpoint("PLAINTEXT").or(info.endpoints.first()) else {
-        return Attempt::Unreachable(format!("controller {controller} advertises no endpoint"));
+    let Some(endpoint) = info.endpoint(listener) else {
+        return Attempt::Unreachable(format!("controller {controller} advertises no endpoint for listener {listener}"));
     };
     let host = if endpoint.host.is_empty() { "localhost" } else { endpoint.host.as_str() };
     let addr = format!("{host}:{}", endpoint.port);

@@ -1,5 +1,7 @@
 //! `odradek-broker [server.properties] [--override key=value]...`, like `kafka-server-start.sh`.
-//! Prints one line `odradek-broker <id> listening on <host>:<port>` on stdout when ready; logs go
+//! Prints one line `odradek-broker <id> listening on <host>:<port>` on stdout when ready (the
+//! first advertised host with the first listener's bound port); with several listeners the line
+//! goes on with ` (listeners NAME://host:port,...)`, every listener's bound address. Logs go
 //! to stderr (`RUST_LOG` filters them). SIGTERM or SIGINT shuts down cleanly.
 
 use std::io::Write;
@@ -57,7 +59,12 @@ fn main() -> ExitCode {
             }
         };
         let ep = broker.endpoint();
-        println!("odradek-broker {broker_id} listening on {}:{}", ep.host, broker.local_addr().port());
+        let mut ready = format!("odradek-broker {broker_id} listening on {}:{}", ep.host, broker.local_addr().port());
+        if broker.listener_addrs().len() > 1 {
+            let all: Vec<String> = broker.listener_addrs().iter().map(|(name, addr)| format!("{name}://{addr}")).collect();
+            ready.push_str(&format!(" (listeners {})", all.join(",")));
+        }
+        println!("{ready}");
         let _ = std::io::stdout().flush();
         tokio::select! {
             _ = term.recv() => {}

@@ -2,6 +2,10 @@
 //! brokers, the controller id, and every partition's leader, replicas and ISR. Metadata requests
 //! are answered purely from here, as in Kafka (reference §3.4).
 //!
+//! Brokers are kept with every endpoint they advertise, by listener name (Kafka's
+//! `aliveNodes: Map[BrokerId, Map[ListenerName, Node]]`): a request is answered with the endpoints
+//! of the listener it arrived on, and a broker without that listener is left out.
+//!
 //! Readers take an `Arc` snapshot; an update builds a new snapshot and swaps it in, so a Metadata
 //! response is always consistent with one UpdateMetadata.
 //!
@@ -16,13 +20,39 @@ use std::time::Duration;
 use tokio::sync::watch;
 use uuid::Uuid;
 
-/// A live broker's advertised endpoint.
+/// A live broker as one listener sees it, Kafka's `Node`: what Metadata and FindCoordinator
+/// answer.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BrokerEndpoint {
     pub id: i32,
     pub host: String,
     pub port: i32,
     pub rack: Option<String>,
+}
+
+/// One advertised endpoint of a live broker.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListenerEndpoint {
+    /// Upper case, as Kafka's `ListenerName.normalised`.
+    pub listener: String,
+    pub host: String,
+    pub port: i32,
+}
+
+/// A live broker with all its endpoints, Kafka's `Broker` (UpdateMetadata's `LiveBrokers` entry).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LiveBroker {
+    pub id: i32,
+    pub endpoints: Vec<ListenerEndpoint>,
+    pub rack: Option<String>,
+}
+
+impl LiveBroker {
+    /// The broker as seen through `listener` (`Broker.node(listenerName)`), if it has one.
+    pub fn node(&self, listener: &str) -> Option<BrokerEndpoint> {
+        let e = self.endpoints.iter().find(|e| e.listener == listener)?;
+        Some(BrokerEndpoint { id: self.id, host: e.host.clone(), port: e.port, rack: self.rack.clone() })
+    }
 }
 
 /// One partition's state as the controller decided it.
@@ -50,7 +80,8 @@ pub struct TopicInfo {
 pub struct MetadataSnapshot {
     /// -1 until an UpdateMetadata names it.
     pub controller_id: i32,
-    pub brokers: BTreeMap<i32, BrokerEndpoint>,
+    /// The live brokers by id.
+    pub brokers: BTreeMap<i32, LiveBroker>,
     pub topics: BTreeMap<String, TopicInfo>,
 }
 
@@ -59,12 +90,22 @@ pub struct MetadataSnapshot {
 pub struct MetadataDelta {
     pub controller_id: i32,
     /// The full live-broker list (UpdateMetadata always carries all of them).
-    pub live_brokers: Vec<BrokerEndpoint>,
+    pub live_brokers: Vec<LiveBroker>,
     /// `(topic, topic id, partition, state)`; leader −2 removes the partition.
     pub partitions: Vec<(String, Uuid, i32, PartitionInfo)>,
 }
 
 impl MetadataSnapshot {
+    /// Every live broker that has `listener`, by id (`getAliveBrokerNodes(listenerName)`).
+    pub fn alive_nodes(&self, listener: &str) -> Vec<BrokerEndpoint> {
+        self.brokers.values().filter_map(|b| b.node(listener)).collect()
+    }
+
+    /// Broker `id` through `listener`, if it is alive and has that listener.
+    pub fn alive_node(&self, id: i32, listener: &str) -> Option<BrokerEndpoint> {
+        self.brokers.get(&id)?.node(listener)
+    }
+
     /// Applies a delta, Kafka's `MetadataCache.updateMetadata`.
     pub fn apply(&self, delta: MetadataDelta) -> MetadataSnapshot {
         let mut next = self.clone();
@@ -156,11 +197,39 @@ mod tests {
         PartitionInfo { controller_epoch: 1, leader, leader_epoch: 0, isr: vec![leader], zk_version: 0, replicas: vec![leader], offline_replicas: vec![] }
     }
 
+    pub(crate) fn plaintext(id: i32, host: &str, port: i32) -> LiveBroker {
+        LiveBroker { id, endpoints: vec![ListenerEndpoint { listener: "PLAINTEXT".into(), host: host.into(), port }], rack: None }
+    }
+
+    fn two_listeners(id: i32, external: bool) -> LiveBroker {
+        let e = |listener: &str, port| ListenerEndpoint { listener: listener.into(), host: format!("{}-{id}", listener.to_lowercase()), port };
+        let mut endpoints = vec![e("INTERNAL", 19090 + id)];
+        if external {
+            endpoints.push(e("EXTERNAL", 9090 + id));
+        }
+        LiveBroker { id, endpoints, rack: Some("r1".into()) }
+    }
+
+    #[test]
+    fn each_listener_sees_its_own_endpoints_and_brokers_without_it_are_left_out() {
+        let cache = MetadataCache::new();
+        cache.update(MetadataDelta { controller_id: 1, live_brokers: vec![two_listeners(1, true), two_listeners(2, false), two_listeners(3, true)], partitions: vec![] });
+        let s = cache.snapshot();
+        let node = |id: i32, host: &str, port| BrokerEndpoint { id, host: host.into(), port, rack: Some("r1".into()) };
+        assert_eq!(s.alive_nodes("INTERNAL"), vec![node(1, "internal-1", 19091), node(2, "internal-2", 19092), node(3, "internal-3", 19093)]);
+        assert_eq!(s.alive_nodes("EXTERNAL"), vec![node(1, "external-1", 9091), node(3, "external-3", 9093)]);
+        assert_eq!(s.alive_nodes("PLAINTEXT"), vec![]);
+        assert_eq!(s.alive_node(3, "EXTERNAL"), Some(node(3, "external-3", 9093)));
+        assert_eq!(s.alive_node(2, "EXTERNAL"), None, "alive, but without the listener");
+        assert_eq!(s.alive_node(4, "INTERNAL"), None, "not alive");
+        assert_eq!(s.brokers.len(), 3, "every live broker is kept, whatever its listeners");
+    }
+
     #[test]
     fn brokers_are_replaced_partitions_are_merged_and_deleted() {
         let cache = MetadataCache::new();
         assert_eq!(cache.snapshot().controller_id, -1);
-        let b = |id| BrokerEndpoint { id, host: "h".into(), port: 9092 + id, rack: None };
+        let b = |id| plaintext(id, "h", 9092 + id);
         let id = Uuid::new_v4();
         cache.update(MetadataDelta {
             controller_id: 1,
@@ -178,7 +247,7 @@ mod tests {
     #[tokio::test]
     async fn waiters_wake_on_updates_and_give_up_at_the_deadline() {
         let cache = Arc::new(MetadataCache::new());
-        let b = BrokerEndpoint { id: 1, host: "h".into(), port: 9092, rack: None };
+        let b = plaintext(1, "h", 9092);
         let waiter = {
             let cache = Arc::clone(&cache);
             tokio::spawn(async move { cache.wait_until(Duration::from_secs(30), |s| s.topics.contains_key("t")).await })

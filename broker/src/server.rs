@@ -1,6 +1,7 @@
 //! The broker's lifecycle, Kafka's `KafkaServer.startup`/`shutdown`: the ZooKeeper session and
-//! cluster id (when `zookeeper.connect` is set), log recovery, the socket server, registration in
-//! `/brokers/ids`, and background tasks; on shutdown first the controlled shutdown (the
+//! cluster id (when `zookeeper.connect` is set), log recovery, the socket server (one acceptor per
+//! listener, each connection tagged with its listener's name), registration in `/brokers/ids`
+//! (one endpoint per advertised listener), and background tasks; on shutdown first the controlled shutdown (the
 //! controller moves this broker's leadership away, while the broker still serves), then stop
 //! accepting, drain connections, and the clean log shutdown (flush, recovery-point checkpoint,
 //! `.kafka_cleanshutdown`).
@@ -23,6 +24,7 @@ use tracing::{info, warn};
 use crate::api::{now_ms, KafkaApis};
 use crate::config::KafkaConfig;
 use crate::controlled_shutdown::{controlled_shutdown, ControlledShutdownSettings};
+use crate::config::Listener;
 use crate::metadata_cache::{BrokerEndpoint, MetadataCache};
 use crate::network::{connection, NetworkMetrics};
 use crate::alter_isr_manager;
@@ -47,13 +49,17 @@ pub enum BrokerError {
 pub struct BrokerHandle {
     config: Arc<KafkaConfig>,
     local_addr: SocketAddr,
+    /// Each listener's name and bound address, in `listeners` order.
+    listener_addrs: Vec<(String, SocketAddr)>,
+    /// The registered endpoints, in `advertised.listeners` order.
+    endpoints: Vec<odradek_zk::EndPoint>,
     endpoint: BrokerEndpoint,
     metrics: Arc<NetworkMetrics>,
     replica_manager: Arc<ReplicaManager>,
     group_coordinator: Arc<odradek_coordinator::GroupCoordinator>,
     shutdown: watch::Sender<bool>,
     connections_done: mpsc::Receiver<()>,
-    acceptor: JoinHandle<()>,
+    acceptors: Vec<JoinHandle<()>>,
     tasks: Vec<JoinHandle<()>>,
     /// The ZooKeeper session, when `zookeeper.connect` is set; its end removes the registration.
     zk: Option<odradek_zk::KafkaZkClient>,
@@ -84,10 +90,14 @@ pub async fn start(config: KafkaConfig) -> Result<BrokerHandle, BrokerError> {
         log_manager.set_cluster_id(cluster_id)?;
     }
 
-    let bind = format!("{}:{}", if config.listener.host.is_empty() { "0.0.0.0" } else { &config.listener.host }, config.listener.port);
-    let listener = TcpListener::bind(&bind).await.map_err(|source| BrokerError::Bind { addr: bind.clone(), source })?;
-    let local_addr = listener.local_addr().map_err(|source| BrokerError::Bind { addr: bind.clone(), source })?;
-    let endpoint = advertised_endpoint(&config, local_addr);
+    let mut sockets = Vec::with_capacity(config.listeners.len());
+    for l in &config.listeners {
+        sockets.push((l.name.clone(), bind(l).await?));
+    }
+    let listener_addrs: Vec<(String, SocketAddr)> = sockets.iter().map(|(name, (_, addr))| (name.clone(), *addr)).collect();
+    let local_addr = listener_addrs.first().map(|(_, addr)| *addr).ok_or_else(|| BrokerError::Bind { addr: "listeners".to_string(), source: std::io::Error::other("no listener configured") })?;
+    let endpoints = advertised_endpoints(&config, &listener_addrs);
+    let endpoint = first_endpoint(broker_id, &endpoints);
 
     let replication = ReplicationConfig {
         replica_lag_time_max_ms: config.replica_lag_time_max_ms,
@@ -117,12 +127,13 @@ pub async fn start(config: KafkaConfig) -> Result<BrokerHandle, BrokerError> {
 
     let (zk, controller) = match zk {
         Some((zk, cluster_id)) => {
-            let epoch = zk_registration::register(&zk, zk_registration::broker_info(broker_id, &endpoint), Arc::clone(&replica_manager)).await?;
+            let epoch = zk_registration::register(&zk, zk_registration::broker_info(broker_id, endpoints.clone()), Arc::clone(&replica_manager)).await?;
             info!(broker_id, broker_epoch = epoch, %cluster_id, "joined the cluster");
             // Kafka's order: the controller starts right after registration.
             let controller_config = ControllerConfig {
                 delete_topic_enable: config.delete_topic_enable,
                 unclean_leader_election_enable: config.unclean_leader_election_enable,
+                inter_broker_listener_name: config.inter_broker_listener_name.clone(),
             };
             let controller = KafkaController::start_with(zk.clone(), odradek_zk::BrokerId(broker_id), controller_config);
             apis.set_controller(controller.handle());
@@ -133,7 +144,11 @@ pub async fn start(config: KafkaConfig) -> Result<BrokerHandle, BrokerError> {
     let group_coordinator = Arc::clone(apis.group_coordinator());
     let (shutdown, shutdown_rx) = watch::channel(false);
     let (done_tx, connections_done) = mpsc::channel::<()>(1);
-    let acceptor = tokio::spawn(accept_loop(listener, apis, shutdown_rx.clone(), done_tx));
+    let acceptors = sockets
+        .into_iter()
+        .map(|(name, (socket, _))| tokio::spawn(accept_loop(socket, Arc::from(name), Arc::clone(&apis), shutdown_rx.clone(), done_tx.clone())))
+        .collect();
+    drop(done_tx);
     let flush_interval = config.log_flush_scheduler_interval_ms.min(config.log.flush_interval_ms);
     let tasks = [
         tasks::log_flusher::start(Arc::clone(&log_manager), flush_interval, shutdown_rx.clone()),
@@ -142,16 +157,31 @@ pub async fn start(config: KafkaConfig) -> Result<BrokerHandle, BrokerError> {
         tasks::log_cleaner::start(Arc::clone(&replica_manager), config.log_cleaner.enable, config.log_cleaner.backoff_ms, shutdown_rx.clone()),
         tasks::high_watermark_checkpoint::start(Arc::clone(&replica_manager), config.replica_high_watermark_checkpoint_interval_ms, shutdown_rx.clone()),
         tasks::isr_expiration::start(Arc::clone(&replica_manager), config.replica_lag_time_max_ms, shutdown_rx.clone()),
-        Some(alter_isr_manager::start(Arc::clone(&replica_manager), Arc::clone(&metadata_cache), shutdown_rx.clone())),
+        Some(alter_isr_manager::start(Arc::clone(&replica_manager), Arc::clone(&metadata_cache), config.inter_broker_listener_name.clone(), shutdown_rx.clone())),
     ]
     .into_iter()
     .flatten()
     .collect();
-    info!(broker_id, %local_addr, advertised = %format!("{}:{}", endpoint.host, endpoint.port), "broker started");
-    Ok(BrokerHandle { config, local_addr, endpoint, metrics, replica_manager, group_coordinator, shutdown, connections_done, acceptor, tasks, zk, controller })
+    let bound: Vec<String> = listener_addrs.iter().map(|(name, addr)| format!("{name}://{addr}")).collect();
+    let advertised: Vec<String> = endpoints.iter().map(odradek_zk::EndPoint::connection_string).collect();
+    info!(broker_id, listeners = %bound.join(","), advertised = %advertised.join(","), inter_broker_listener = %config.inter_broker_listener_name, "broker started");
+    Ok(BrokerHandle { config, local_addr, listener_addrs, endpoints, endpoint, metrics, replica_manager, group_coordinator, shutdown, connections_done, acceptors, tasks, zk, controller })
 }
 
-async fn accept_loop(listener: TcpListener, apis: Arc<KafkaApis>, mut shutdown: watch::Receiver<bool>, done: mpsc::Sender<()>) {
+/// Binds one listener; an empty host means every interface.
+async fn bind(l: &Listener) -> Result<(TcpListener, SocketAddr), BrokerError> {
+    let addr = match l.host.as_str() {
+        "" => format!("0.0.0.0:{}", l.port),
+        h if h.contains(':') => format!("[{h}]:{}", l.port),
+        h => format!("{h}:{}", l.port),
+    };
+    let socket = TcpListener::bind(&addr).await.map_err(|source| BrokerError::Bind { addr: format!("{}://{addr}", l.name), source })?;
+    let local = socket.local_addr().map_err(|source| BrokerError::Bind { addr: format!("{}://{addr}", l.name), source })?;
+    Ok((socket, local))
+}
+
+/// Kafka's `Acceptor` for one listener: every connection it accepts knows the listener's name.
+async fn accept_loop(listener: TcpListener, name: Arc<str>, apis: Arc<KafkaApis>, mut shutdown: watch::Receiver<bool>, done: mpsc::Sender<()>) {
     loop {
         let accepted = tokio::select! {
             _ = shutdown.changed() => return,
@@ -160,9 +190,9 @@ async fn accept_loop(listener: TcpListener, apis: Arc<KafkaApis>, mut shutdown: 
         match accepted {
             Ok((stream, peer)) => {
                 apis.metrics().connections_accepted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let (apis, shutdown, done) = (Arc::clone(&apis), shutdown.clone(), done.clone());
+                let (apis, shutdown, done, name) = (Arc::clone(&apis), shutdown.clone(), done.clone(), Arc::clone(&name));
                 tokio::spawn(async move {
-                    connection::run(stream, peer, apis, shutdown).await;
+                    connection::run(stream, peer, name, apis, shutdown).await;
                     drop(done);
                 });
             }
@@ -175,25 +205,51 @@ async fn accept_loop(listener: TcpListener, apis: Arc<KafkaApis>, mut shutdown: 
     }
 }
 
-/// The endpoint clients are told about: `advertised.listeners`, else `listeners`; an empty or
-/// wildcard host becomes the machine's host name, port 0 the port actually bound.
-fn advertised_endpoint(config: &KafkaConfig, bound: SocketAddr) -> BrokerEndpoint {
-    let listener = config.advertised_listener.as_ref().unwrap_or(&config.listener);
-    let host = match listener.host.as_str() {
-        "" | "0.0.0.0" | "::" => nix::unistd::gethostname().ok().and_then(|h| h.into_string().ok()).unwrap_or_else(|| "localhost".to_string()),
-        h => h.to_string(),
-    };
-    let port = if listener.port == 0 { bound.port() } else { listener.port };
-    BrokerEndpoint { id: config.broker_id, host, port: port as i32, rack: None }
+/// The endpoints registered in ZooKeeper, one per `advertised.listeners` entry: an empty or
+/// wildcard host becomes the machine's host name, port 0 the port the same-named listener bound.
+fn advertised_endpoints(config: &KafkaConfig, bound: &[(String, SocketAddr)]) -> Vec<odradek_zk::EndPoint> {
+    config
+        .advertised_listeners
+        .iter()
+        .map(|l| {
+            let host = match l.host.as_str() {
+                "" | "0.0.0.0" | "::" => nix::unistd::gethostname().ok().and_then(|h| h.into_string().ok()).unwrap_or_else(|| "localhost".to_string()),
+                h => h.to_string(),
+            };
+            let bound_port = bound.iter().find(|(name, _)| *name == l.name).map_or(0, |(_, addr)| addr.port());
+            let port = if l.port == 0 { bound_port } else { l.port };
+            // Config validation maps every listener; only PLAINTEXT is served.
+            let security_protocol = config.listener_security_protocol_map.get(&l.name).copied().unwrap_or(odradek_zk::SecurityProtocol::Plaintext);
+            odradek_zk::EndPoint { host, port: i32::from(port), listener_name: l.name.clone(), security_protocol }
+        })
+        .collect()
+}
+
+/// The first advertised endpoint, as the ready line reports it.
+fn first_endpoint(broker_id: i32, endpoints: &[odradek_zk::EndPoint]) -> BrokerEndpoint {
+    let (host, port) = endpoints.first().map_or((String::new(), -1), |e| (e.host.clone(), e.port));
+    BrokerEndpoint { id: broker_id, host, port, rack: None }
 }
 
 impl BrokerHandle {
+    /// The bound address of the first listener in `listeners`.
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
     }
 
+    /// Every listener's name and bound address, in `listeners` order.
+    pub fn listener_addrs(&self) -> &[(String, SocketAddr)] {
+        &self.listener_addrs
+    }
+
+    /// The first advertised endpoint.
     pub fn endpoint(&self) -> &BrokerEndpoint {
         &self.endpoint
+    }
+
+    /// Every endpoint registered in `/brokers/ids/<id>`, in `advertised.listeners` order.
+    pub fn advertised_endpoints(&self) -> &[odradek_zk::EndPoint] {
+        &self.endpoints
     }
 
     pub fn metrics(&self) -> &Arc<NetworkMetrics> {
@@ -228,7 +284,9 @@ impl BrokerHandle {
         let _ = self.shutdown.send(true);
         self.group_coordinator.shutdown();
         self.replica_manager.shutdown_fetchers();
-        let _ = self.acceptor.await;
+        for a in self.acceptors.drain(..) {
+            let _ = a.await;
+        }
         for t in self.tasks.drain(..) {
             let _ = t.await;
         }

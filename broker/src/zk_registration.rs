@@ -12,7 +12,6 @@ use odradek_zk::{BrokerId, BrokerInfo, EndPoint, KafkaZkClient, ZkClientConfig, 
 use tracing::{error, info, warn};
 
 use crate::config::KafkaConfig;
-use crate::metadata_cache::BrokerEndpoint;
 use crate::replica_manager::ReplicaManager;
 
 /// Opens the ZooKeeper session, creates Kafka's top-level paths and returns the cluster id.
@@ -29,12 +28,13 @@ pub async fn connect(config: &KafkaConfig, connect: &str) -> Result<(KafkaZkClie
     Ok((zk, cluster_id))
 }
 
-/// The registration this broker writes, v5 JSON.
-pub fn broker_info(broker_id: i32, endpoint: &BrokerEndpoint) -> BrokerInfo {
+/// The registration this broker writes, v5 JSON: every advertised endpoint with its listener's
+/// security protocol (the legacy `host`/`port` come from the first PLAINTEXT one when encoded).
+pub fn broker_info(broker_id: i32, endpoints: Vec<EndPoint>) -> BrokerInfo {
     BrokerInfo {
         id: BrokerId(broker_id),
-        endpoints: vec![EndPoint::plaintext(endpoint.host.clone(), endpoint.port)],
-        rack: endpoint.rack.clone(),
+        endpoints,
+        rack: None,
         jmx_port: -1,
         features: Default::default(),
         timestamp_ms: crate::api::now_ms(),
@@ -64,4 +64,21 @@ pub async fn register(zk: &KafkaZkClient, info: BrokerInfo, replica_manager: Arc
         }
     });
     Ok(epoch)
+}
+
+#[cfg(test)]
+mod tests {
+    use odradek_zk::SecurityProtocol;
+
+    use super::*;
+
+    #[test]
+    fn every_advertised_endpoint_is_registered_in_order() {
+        let ep = |name: &str, host: &str, port| EndPoint { host: host.into(), port, listener_name: name.into(), security_protocol: SecurityProtocol::Plaintext };
+        let info = broker_info(1, vec![ep("INTERNAL", "kafka-1", 19092), ep("EXTERNAL", "localhost", 9092)]);
+        assert_eq!(info.id, BrokerId(1));
+        let listed: Vec<String> = info.endpoints.iter().map(EndPoint::connection_string).collect();
+        assert_eq!(listed, vec!["INTERNAL://kafka-1:19092", "EXTERNAL://localhost:9092"]);
+        assert_eq!(info.endpoint("external").map(|e| e.port), Some(9092));
+    }
 }

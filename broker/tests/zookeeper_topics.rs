@@ -410,12 +410,12 @@ async fn auto_creation_follows_broker_config_and_controlled_shutdown_moves_leade
     let controller_addr = cluster.broker(cluster.controller().await).addr();
     let r = create_topics(controller_addr, 4, vec![topic("moving", 4, 2)], 15_000, false).await;
     assert_eq!(outcomes(&r), vec![("moving".into(), codes::NONE, None)]);
-    let settings = ControlledShutdownSettings { max_retries: 2, backoff: Duration::from_millis(100), request_timeout: Duration::from_secs(10) };
+    let settings = ControlledShutdownSettings { max_retries: 2, backoff: Duration::from_millis(100), request_timeout: Duration::from_secs(10), inter_broker_listener_name: "PLAINTEXT".into() };
     let leader_ids = leaders(second, "moving", 4).await;
     let stopping = leader_ids[0];
     let zk = cluster.broker(stopping).handle.zk_client().unwrap().clone();
     let started = tokio::time::Instant::now();
-    assert!(!controlled_shutdown(&zk, stopping, || 1, settings).await, "epoch 1 is stale");
+    assert!(!controlled_shutdown(&zk, stopping, || 1, settings.clone()).await, "epoch 1 is stale");
     assert!(started.elapsed() >= Duration::from_millis(100), "one backoff between the two attempts");
 
     // With its real epoch the controller moves every leadership it has off the broker, which is

@@ -67,6 +67,7 @@ impl ActiveController {
         let (_, deletion_watch) = zk.watch_topic_deletions(events.clone()).await?;
         // 3. Stale notifications: every `/state` is read below anyway.
         zk.delete_all_notifications(epoch_zk_version).await?;
+        let channel_manager = ControllerChannelManager::new(broker_id, config.inter_broker_listener_name.clone(), events.clone());
         let mut me = ActiveController {
             broker_id,
             epoch,
@@ -76,7 +77,7 @@ impl ActiveController {
             _watches: vec![broker_watch, topics_watch, deletion_watch],
             topic_watches: BTreeMap::new(),
             ctx: ControllerContext::new(epoch.0),
-            channel_manager: ControllerChannelManager::new(broker_id, events),
+            channel_manager,
         };
         // 4. `initializeControllerContext`.
         me.ctx.live_brokers = read_live_brokers(zk).await?.into_iter().map(|b| (b.id, b)).collect();
@@ -762,7 +763,7 @@ impl ActiveController {
     fn send_changes(&self, changes: &[PartitionChange], new: &BTreeSet<PartitionKey>) {
         let live = self.ctx.live_broker_list();
         let changes = self.during_delete(changes);
-        let batch = request_batch::build(self.stamp(), &live, &changes, &|topic, partition| self.partition_info(topic, partition, new));
+        let batch = request_batch::build(self.stamp(), &live, &self.config.inter_broker_listener_name, &changes, &|topic, partition| self.partition_info(topic, partition, new));
         for (broker_id, request) in batch.leader_and_isr {
             self.channel_manager.send(broker_id, ControlRequest::LeaderAndIsr(request));
         }
@@ -783,7 +784,7 @@ impl ActiveController {
             .filter_map(|k| Some(PartitionChange { partition: k.clone(), leader_and_isr: self.ctx.leadership.get(k)?.clone(), recipients: Vec::new(), unclean: false }))
             .collect();
         let changes = self.during_delete(&changes);
-        let batch = request_batch::build(self.stamp(), &live, &changes, &|topic, partition| self.partition_info(topic, partition, &BTreeSet::new()));
+        let batch = request_batch::build(self.stamp(), &live, &self.config.inter_broker_listener_name, &changes, &|topic, partition| self.partition_info(topic, partition, &BTreeSet::new()));
         for (broker_id, request) in batch.update_metadata.into_iter().filter(|(b, _)| brokers.contains(b)) {
             self.channel_manager.send(broker_id, ControlRequest::UpdateMetadata(request));
         }
@@ -808,16 +809,10 @@ impl ActiveController {
     }
 }
 
-/// `getAllBrokerAndEpochsInCluster`, as the controller's live-broker list (first endpoint).
+/// `getAllBrokerAndEpochsInCluster`, as the controller's live-broker list (every endpoint).
 pub(crate) async fn read_live_brokers(zk: &KafkaZkClient) -> Result<Vec<LiveBroker>, ZkError> {
     let brokers = zk.get_all_brokers().await?;
-    Ok(brokers
-        .into_iter()
-        .filter_map(|(info, epoch)| {
-            let endpoint = info.endpoints.first()?;
-            Some(LiveBroker { id: info.id.0, epoch, host: endpoint.host.clone(), port: endpoint.port, rack: info.rack.clone() })
-        })
-        .collect())
+    Ok(brokers.into_iter().map(|(info, epoch)| LiveBroker { id: info.id.0, epoch, endpoints: info.endpoints, rack: info.rack }).collect())
 }
 
 fn tp(key: &PartitionKey) -> TopicPartition {

@@ -79,9 +79,9 @@ struct BrokerSender {
 }
 
 impl BrokerSender {
-    fn start(controller_id: i32, broker: LiveBroker, events: mpsc::UnboundedSender<ControllerEvent>) -> BrokerSender {
+    fn start(controller_id: i32, broker: LiveBroker, addr: String, events: mpsc::UnboundedSender<ControllerEvent>) -> BrokerSender {
         let (queue, rx) = mpsc::unbounded_channel();
-        let task = tokio::spawn(send_loop(controller_id, broker.clone(), rx, events));
+        let task = tokio::spawn(send_loop(controller_id, broker.id, addr, rx, events));
         BrokerSender { broker, queue, task }
     }
 }
@@ -95,14 +95,16 @@ impl Drop for BrokerSender {
 /// The per-broker senders of an active controller. Dropping it stops every sender.
 pub struct ControllerChannelManager {
     controller_id: i32,
+    /// `inter.broker.listener.name`: each broker is reached at its endpoint for this listener.
+    listener: String,
     senders: BTreeMap<i32, BrokerSender>,
     /// Where answers the controller acts on go (StopReplica for topic deletion).
     events: mpsc::UnboundedSender<ControllerEvent>,
 }
 
 impl ControllerChannelManager {
-    pub fn new(controller_id: i32, events: mpsc::UnboundedSender<ControllerEvent>) -> ControllerChannelManager {
-        ControllerChannelManager { controller_id, senders: BTreeMap::new(), events }
+    pub fn new(controller_id: i32, listener: String, events: mpsc::UnboundedSender<ControllerEvent>) -> ControllerChannelManager {
+        ControllerChannelManager { controller_id, listener, senders: BTreeMap::new(), events }
     }
 
     /// Makes the senders match `live`: starts one per new broker, stops those of brokers that
@@ -118,10 +120,18 @@ impl ControllerChannelManager {
             keep
         });
         for (id, broker) in wanted {
-            if !self.senders.contains_key(&id) {
-                info!(broker_id = id, broker_epoch = broker.epoch, "starting a request sender to broker {id} at {}:{}", broker.host, broker.port);
-                self.senders.insert(id, BrokerSender::start(self.controller_id, broker.clone(), self.events.clone()));
+            if self.senders.contains_key(&id) {
+                continue;
             }
+            // Kafka's `BrokerEndPointNotAvailableException`: a broker that does not advertise the
+            // inter-broker listener cannot be sent to (its config disagrees with this one's).
+            let Some(endpoint) = broker.endpoint(&self.listener) else {
+                warn!(broker_id = id, "broker {id} advertises no endpoint for the inter-broker listener {}; not sending it control requests", self.listener);
+                continue;
+            };
+            let addr = format!("{}:{}", endpoint.host, endpoint.port);
+            info!(broker_id = id, broker_epoch = broker.epoch, listener = %self.listener, "starting a request sender to broker {id} at {addr}");
+            self.senders.insert(id, BrokerSender::start(self.controller_id, broker.clone(), addr, self.events.clone()));
         }
     }
 
@@ -144,8 +154,7 @@ impl ControllerChannelManager {
 
 /// One broker's sending task: requests in queue order, each retried on a new connection until it
 /// gets a response.
-async fn send_loop(controller_id: i32, broker: LiveBroker, mut queue: mpsc::UnboundedReceiver<ControlRequest>, events: mpsc::UnboundedSender<ControllerEvent>) {
-    let addr = format!("{}:{}", broker.host, broker.port);
+async fn send_loop(controller_id: i32, broker_id: i32, addr: String, mut queue: mpsc::UnboundedReceiver<ControlRequest>, events: mpsc::UnboundedSender<ControllerEvent>) {
     let mut conn: Option<Connection> = None;
     while let Some(request) = queue.recv().await {
         loop {
@@ -154,7 +163,7 @@ async fn send_loop(controller_id: i32, broker: LiveBroker, mut queue: mpsc::Unbo
                 None => match Connection::connect(addr.as_str()).await {
                     Ok(c) => conn.insert(c),
                     Err(e) => {
-                        debug!(controller_id, broker_id = broker.id, error = %e, "cannot connect to broker {} at {addr}; retrying", broker.id);
+                        debug!(controller_id, broker_id, error = %e, "cannot connect to broker {} at {addr}; retrying", broker_id);
                         tokio::time::sleep(RETRY_BACKOFF).await;
                         continue;
                     }
@@ -163,20 +172,20 @@ async fn send_loop(controller_id: i32, broker: LiveBroker, mut queue: mpsc::Unbo
             match tokio::time::timeout(REQUEST_TIMEOUT, request.send(c)).await {
                 Ok(Ok(response)) => {
                     if response.error_code == 0 {
-                        debug!(controller_id, broker_id = broker.id, "{} delivered", request.name());
+                        debug!(controller_id, broker_id, "{} delivered", request.name());
                     } else {
-                        warn!(controller_id, broker_id = broker.id, error_code = response.error_code, "broker {} answered {} with error code {}", broker.id, request.name(), response.error_code);
+                        warn!(controller_id, broker_id, error_code = response.error_code, "broker {} answered {} with error code {}", broker_id, request.name(), response.error_code);
                     }
                     if request.reports_back() {
-                        let _ = events.send(ControllerEvent::StopReplicaResponse { broker_id: broker.id, error_code: response.error_code, partitions: response.partition_errors });
+                        let _ = events.send(ControllerEvent::StopReplicaResponse { broker_id, error_code: response.error_code, partitions: response.partition_errors });
                     }
                     break;
                 }
                 Ok(Err(e)) => {
-                    debug!(controller_id, broker_id = broker.id, error = %e, "sending {} to broker {} failed; reconnecting", request.name(), broker.id);
+                    debug!(controller_id, broker_id, error = %e, "sending {} to broker {} failed; reconnecting", request.name(), broker_id);
                 }
                 Err(_) => {
-                    debug!(controller_id, broker_id = broker.id, "{} to broker {} timed out after {REQUEST_TIMEOUT:?}; reconnecting", request.name(), broker.id);
+                    debug!(controller_id, broker_id, "{} to broker {} timed out after {REQUEST_TIMEOUT:?}; reconnecting", request.name(), broker_id);
                 }
             }
             conn = None;

@@ -38,17 +38,20 @@ const DELETE_TOPICS_PATH: &str = "/admin/delete_topics";
 const REELECT_BACKOFF: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// The broker settings the controller acts on.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ControllerConfig {
     /// `delete.topic.enable` (default true): otherwise deletion requests are removed unanswered.
     pub delete_topic_enable: bool,
     /// `unclean.leader.election.enable` (default false), unless a topic overrides it.
     pub unclean_leader_election_enable: bool,
+    /// `inter.broker.listener.name` (default PLAINTEXT): the listener control requests go to and
+    /// the one LeaderAndIsr's live leaders are named by.
+    pub inter_broker_listener_name: String,
 }
 
 impl Default for ControllerConfig {
     fn default() -> ControllerConfig {
-        ControllerConfig { delete_topic_enable: true, unclean_leader_election_enable: false }
+        ControllerConfig { delete_topic_enable: true, unclean_leader_election_enable: false, inter_broker_listener_name: "PLAINTEXT".to_string() }
     }
 }
 
@@ -496,7 +499,7 @@ impl ControllerLoop {
 
     /// `onControllerFailover` (§2.2): see [`ActiveController::failover`].
     async fn on_controller_failover(&mut self, epoch: ControllerEpoch, epoch_zk_version: ZkVersion) -> Result<(), ZkError> {
-        let active = ActiveController::failover(&self.zk, self.broker_id.0, epoch, epoch_zk_version, self.config, self.events.clone()).await?;
+        let active = ActiveController::failover(&self.zk, self.broker_id.0, epoch, epoch_zk_version, self.config.clone(), self.events.clone()).await?;
         info!(target: "state_change", broker_id = self.broker_id.0, controller_epoch = epoch.0, live_brokers = ?active.broker_ids(), "controller failover: became the active controller");
         self.active = Some(active);
         self.active_flag.store(true, Ordering::Release);

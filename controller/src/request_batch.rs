@@ -6,6 +6,10 @@
 //! request meant for a previous incarnation is refused. Every LeaderAndIsr for a partition implies
 //! an UpdateMetadata for it to every live broker. The 2.8 versions: LeaderAndIsr v5 (grouped by
 //! topic, with topic ids), UpdateMetadata v7.
+//!
+//! UpdateMetadata lists every endpoint of every live broker with its listener name, so each broker
+//! can answer clients on any listener; LeaderAndIsr's `LiveLeaders` carry each leader's
+//! `inter.broker.listener.name` endpoint, the one followers fetch from.
 
 use std::collections::BTreeMap;
 
@@ -14,6 +18,7 @@ use kafka_protocol::messages::update_metadata_request::{UpdateMetadataBroker, Up
 use kafka_protocol::messages::stop_replica_request::{StopReplicaPartitionState, StopReplicaTopicState};
 use kafka_protocol::messages::{BrokerId, LeaderAndIsrRequest, StopReplicaRequest, TopicName, UpdateMetadataRequest};
 use kafka_protocol::protocol::StrBytes;
+use odradek_zk::EndPoint;
 use uuid::Uuid;
 
 use crate::decisions::{PartitionChange, PartitionKey};
@@ -35,9 +40,16 @@ pub struct LiveBroker {
     pub id: i32,
     /// czxid of `/brokers/ids/<id>`.
     pub epoch: i64,
-    pub host: String,
-    pub port: i32,
+    /// Every advertised endpoint, in registration order.
+    pub endpoints: Vec<EndPoint>,
     pub rack: Option<String>,
+}
+
+impl LiveBroker {
+    /// The endpoint of the listener named `listener` (`Broker.node(listenerName)`), if advertised.
+    pub fn endpoint(&self, listener: &str) -> Option<&EndPoint> {
+        self.endpoints.iter().find(|e| e.listener_name == listener)
+    }
 }
 
 /// Who is sending: the controller's id and epoch.
@@ -64,8 +76,9 @@ pub struct RequestBatch {
 }
 
 /// Builds the LeaderAndIsr requests for `changes` (to each change's recipients that are live) and
-/// the UpdateMetadata carrying the same partitions to every live broker.
-pub fn build(stamp: ControllerStamp, live: &[LiveBroker], changes: &[PartitionChange], info: &dyn Fn(&str, i32) -> Option<PartitionInfo>) -> RequestBatch {
+/// the UpdateMetadata carrying the same partitions to every live broker. Live leaders are named
+/// by their `inter_broker_listener` endpoint.
+pub fn build(stamp: ControllerStamp, live: &[LiveBroker], inter_broker_listener: &str, changes: &[PartitionChange], info: &dyn Fn(&str, i32) -> Option<PartitionInfo>) -> RequestBatch {
     let by_id: BTreeMap<i32, &LiveBroker> = live.iter().map(|b| (b.id, b)).collect();
     let mut batch = RequestBatch::default();
     let mut metadata_states: BTreeMap<(String, Uuid), Vec<UpdateMetadataPartitionState>> = BTreeMap::new();
@@ -94,9 +107,9 @@ pub fn build(stamp: ControllerStamp, live: &[LiveBroker], changes: &[PartitionCh
                 Some(t) => t.partition_states.push(state),
                 None => req.topic_states.push(LeaderAndIsrTopicState::default().with_topic_name(name(topic)).with_topic_id(pi.topic_id).with_partition_states(vec![state])),
             }
-            if let Some(leader) = by_id.get(&lai.leader) {
-                if !req.live_leaders.iter().any(|l| l.broker_id.0 == leader.id) {
-                    req.live_leaders.push(LeaderAndIsrLiveLeader::default().with_broker_id(BrokerId(leader.id)).with_host_name(StrBytes::from_string(leader.host.clone())).with_port(leader.port));
+            if let Some((leader, endpoint)) = by_id.get(&lai.leader).and_then(|l| Some((l.id, l.endpoint(inter_broker_listener)?))) {
+                if !req.live_leaders.iter().any(|l| l.broker_id.0 == leader) {
+                    req.live_leaders.push(LeaderAndIsrLiveLeader::default().with_broker_id(BrokerId(leader)).with_host_name(StrBytes::from_string(endpoint.host.clone())).with_port(endpoint.port));
                 }
             }
         }
@@ -120,11 +133,18 @@ pub fn build(stamp: ControllerStamp, live: &[LiveBroker], changes: &[PartitionCh
     let live_brokers: Vec<UpdateMetadataBroker> = live
         .iter()
         .map(|b| {
-            UpdateMetadataBroker::default().with_id(BrokerId(b.id)).with_rack(b.rack.clone().map(StrBytes::from_string)).with_endpoints(vec![UpdateMetadataEndpoint::default()
-                .with_host(StrBytes::from_string(b.host.clone()))
-                .with_port(b.port)
-                .with_listener(StrBytes::from_static_str("PLAINTEXT"))
-                .with_security_protocol(0)])
+            let endpoints = b
+                .endpoints
+                .iter()
+                .map(|e| {
+                    UpdateMetadataEndpoint::default()
+                        .with_host(StrBytes::from_string(e.host.clone()))
+                        .with_port(e.port)
+                        .with_listener(StrBytes::from_string(e.listener_name.clone()))
+                        .with_security_protocol(e.security_protocol.id())
+                })
+                .collect();
+            UpdateMetadataBroker::default().with_id(BrokerId(b.id)).with_rack(b.rack.clone().map(StrBytes::from_string)).with_endpoints(endpoints)
         })
         .collect();
     for b in live {
@@ -166,7 +186,8 @@ mod tests {
     use kafka_protocol::protocol::{Decodable, Encodable};
 
     fn broker(id: i32) -> LiveBroker {
-        LiveBroker { id, epoch: 100 + id as i64, host: format!("b{id}"), port: 9090 + id, rack: None }
+        let ep = |name: &str, host: String, port| EndPoint { host, port, listener_name: name.into(), security_protocol: odradek_zk::SecurityProtocol::Plaintext };
+        LiveBroker { id, epoch: 100 + id as i64, endpoints: vec![ep("EXTERNAL", "localhost".into(), 9090 + id), ep("INTERNAL", format!("b{id}"), 19090 + id)], rack: None }
     }
 
     #[test]
@@ -178,20 +199,23 @@ mod tests {
             PartitionChange { partition: ("t".into(), 1), leader_and_isr: LeaderAndIsr { leader: 3, leader_epoch: 1, isr: vec![3], zk_version: 2 }, recipients: vec![3, 9], unclean: false },
         ];
         let live = [broker(2), broker(3)];
-        let batch = build(ControllerStamp { controller_id: 3, controller_epoch: 4 }, &live, &changes, &info);
+        let batch = build(ControllerStamp { controller_id: 3, controller_epoch: 4 }, &live, "INTERNAL", &changes, &info);
 
         assert_eq!(batch.leader_and_isr.keys().copied().collect::<Vec<_>>(), vec![2, 3], "dead recipient 9 is skipped");
         let to3 = &batch.leader_and_isr[&3];
         assert_eq!((to3.controller_id.0, to3.controller_epoch, to3.broker_epoch), (3, 4, 103), "stamped with the recipient's broker epoch");
         assert_eq!(to3.topic_states.len(), 1);
         assert_eq!(to3.topic_states[0].partition_states.len(), 2);
-        assert_eq!(to3.live_leaders.iter().map(|l| l.broker_id.0).collect::<Vec<_>>(), vec![2, 3]);
+        let leaders: Vec<(i32, String, i32)> = to3.live_leaders.iter().map(|l| (l.broker_id.0, l.host_name.to_string(), l.port)).collect();
+        assert_eq!(leaders, vec![(2, "b2".to_string(), 19092), (3, "b3".to_string(), 19093)], "leaders at their inter-broker endpoints");
         assert_eq!(batch.leader_and_isr[&2].topic_states[0].partition_states.len(), 1);
 
         assert_eq!(batch.update_metadata.len(), 2);
         let um = &batch.update_metadata[&2];
         assert_eq!(um.broker_epoch, 102);
         assert_eq!(um.live_brokers.len(), 2);
+        let listed: Vec<(String, String, i32, i16)> = um.live_brokers[0].endpoints.iter().map(|e| (e.listener.to_string(), e.host.to_string(), e.port, e.security_protocol)).collect();
+        assert_eq!(listed, vec![("EXTERNAL".into(), "localhost".into(), 9092, 0), ("INTERNAL".into(), "b2".into(), 19092, 0)], "every endpoint with its listener name");
         let p0 = &um.topic_states[0].partition_states[0];
         assert_eq!((p0.leader.0, p0.leader_epoch, p0.zk_version), (2, 5, 7));
         assert_eq!(p0.offline_replicas, vec![BrokerId(1)], "broker 1 is not live");

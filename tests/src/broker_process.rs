@@ -5,12 +5,16 @@
 //! (`broker.stderr`, plus `broker.stdout` for anything after the ready line). It lives as long as
 //! the [`BrokerProcess`], so a restart finds the same log dir. Readiness is the broker's one
 //! stdout line `odradek-broker <id> listening on <host>:<port>`; the broker binds port 0 and that
-//! line is the only place the chosen port is learnt.
+//! line is the only place the chosen port is learnt. A broker with several listeners (a
+//! `listeners` override such as `INTERNAL://127.0.0.1:0,EXTERNAL://127.0.0.1:0`) adds
+//! ` (listeners NAME://addr,...)` to the line: [`BrokerProcess::listener_addr`] gives each one, and
+//! a restart binds the same ports again.
 //!
 //! Failures carry the tail of the broker's stderr, and dropping a `BrokerProcess` prints it (test
 //! runners show it only for failed tests), so a red test shows what the broker logged; with
 //! `ODRADEK_KEEP_TEST_DIRS=1` the directories are kept for a post-mortem.
 
+use std::collections::BTreeMap;
 use std::fs::OpenOptions;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -41,6 +45,9 @@ pub struct BrokerProcess {
     dir: tempfile::TempDir,
     child: Option<Child>,
     addr: SocketAddr,
+    /// Every listener's bound address by name, from the ready line (one `PLAINTEXT` entry for a
+    /// single-listener broker).
+    listener_addrs: BTreeMap<String, SocketAddr>,
 }
 
 impl BrokerProcess {
@@ -65,6 +72,7 @@ impl BrokerProcess {
             dir,
             child: None,
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            listener_addrs: BTreeMap::new(),
         };
         broker.spawn(0)?;
         Ok(broker)
@@ -77,6 +85,11 @@ impl BrokerProcess {
     /// The address from the broker's ready line.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The bound address of the listener named `name` (upper case), from the ready line.
+    pub fn listener_addr(&self, name: &str) -> Option<SocketAddr> {
+        self.listener_addrs.get(name).copied()
     }
 
     /// `host:port`, as clients take a bootstrap server.
@@ -199,6 +212,8 @@ impl BrokerProcess {
             .arg("--override")
             .arg(format!("listeners=PLAINTEXT://127.0.0.1:{port}"));
         for (key, value) in &self.overrides {
+            // A restart keeps each listener's port (the first start bound port 0).
+            let value = if key == "listeners" && port != 0 { pin_listener_ports(value, &self.listener_addrs) } else { value.clone() };
             cmd.arg("--override").arg(format!("{key}={value}"));
         }
         if std::env::var_os("RUST_LOG").is_none() {
@@ -254,6 +269,7 @@ impl BrokerProcess {
             }
         };
         self.addr = addr;
+        self.listener_addrs = parse_ready_listeners(&line)?;
         self.child = Some(child);
         Ok(())
     }
@@ -318,6 +334,8 @@ pub fn parse_ready_line(line: &str, broker_id: i32) -> anyhow::Result<SocketAddr
         .strip_prefix("odradek-broker ")
         .ok_or_else(malformed)?;
     let (id, endpoint) = rest.split_once(" listening on ").ok_or_else(malformed)?;
+    // Several listeners: `<host>:<port> (listeners NAME://addr,...)`.
+    let endpoint = endpoint.split(" (listeners ").next().unwrap_or(endpoint);
     let id: i32 = id.parse().map_err(|_| malformed())?;
     anyhow::ensure!(
         id == broker_id,
@@ -330,6 +348,40 @@ pub fn parse_ready_line(line: &str, broker_id: i32) -> anyhow::Result<SocketAddr
         .ok_or_else(malformed)?;
     anyhow::ensure!(addr.port() != 0, "ready line {line:?} reports port 0");
     Ok(addr)
+}
+
+/// Every listener's address from a ready line: the ` (listeners NAME://addr,...)` suffix, or, for a
+/// single listener, `PLAINTEXT` at the line's address.
+pub fn parse_ready_listeners(line: &str) -> anyhow::Result<BTreeMap<String, SocketAddr>> {
+    let Some((_, list)) = line.trim_end().split_once(" (listeners ") else {
+        let (_, endpoint) = line.trim_end().split_once(" listening on ").context("no address in the ready line")?;
+        let addr = endpoint.to_socket_addrs().ok().and_then(|mut a| a.next()).with_context(|| format!("cannot resolve {endpoint:?}"))?;
+        return Ok(BTreeMap::from([("PLAINTEXT".to_string(), addr)]));
+    };
+    let list = list.strip_suffix(')').with_context(|| format!("ready line {line:?}: unterminated listener list"))?;
+    list.split(',')
+        .map(|entry| {
+            let (name, addr) = entry.split_once("://").with_context(|| format!("ready line {line:?}: {entry:?} is not NAME://addr"))?;
+            let addr: SocketAddr = addr.parse().with_context(|| format!("ready line {line:?}: bad address in {entry:?}"))?;
+            Ok((name.to_string(), addr))
+        })
+        .collect()
+}
+
+/// `NAME://host:0,...` with each listener's previously bound port in place of 0.
+fn pin_listener_ports(listeners: &str, bound: &BTreeMap<String, SocketAddr>) -> String {
+    listeners
+        .split(',')
+        .map(|entry| {
+            let entry = entry.trim();
+            let name = entry.split_once("://").map(|(n, _)| n.to_ascii_uppercase()).unwrap_or_default();
+            match (entry.strip_suffix(":0"), bound.get(&name)) {
+                (Some(prefix), Some(addr)) => format!("{prefix}:{}", addr.port()),
+                _ => entry.to_string(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 fn stderr_tail(path: &Path) -> String {
@@ -359,6 +411,21 @@ mod tests {
         assert_eq!(addr, SocketAddr::from(([127, 0, 0, 1], 40123)));
         let addr = parse_ready_line("odradek-broker 0 listening on localhost:9092\n", 0).unwrap();
         assert_eq!(addr.port(), 9092);
+    }
+
+    #[test]
+    fn ready_line_with_several_listeners() {
+        let line = "odradek-broker 2 listening on 127.0.0.1:4001 (listeners INTERNAL://127.0.0.1:4001,EXTERNAL://127.0.0.1:4002)";
+        assert_eq!(parse_ready_line(line, 2).unwrap(), SocketAddr::from(([127, 0, 0, 1], 4001)));
+        let all = parse_ready_listeners(line).unwrap();
+        assert_eq!(all["EXTERNAL"], SocketAddr::from(([127, 0, 0, 1], 4002)));
+        assert_eq!(all.len(), 2);
+        let single = parse_ready_listeners("odradek-broker 2 listening on 127.0.0.1:4001").unwrap();
+        assert_eq!(single["PLAINTEXT"].port(), 4001);
+        assert_eq!(
+            pin_listener_ports("INTERNAL://127.0.0.1:0, EXTERNAL://127.0.0.1:0,OTHER://h:0", &all),
+            "INTERNAL://127.0.0.1:4001,EXTERNAL://127.0.0.1:4002,OTHER://h:0"
+        );
     }
 
     #[test]

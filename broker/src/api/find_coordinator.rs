@@ -4,7 +4,9 @@
 //! `abs(javaHashCode(g)) % offsets.topic.num.partitions` (reference §8.1). Kafka creates the
 //! topic on the first lookup; so does this handler, through the same auto-creation path as
 //! Metadata, and answers COORDINATOR_NOT_AVAILABLE until the partition has a leader, which clients
-//! retry. Transaction coordinators (key type 1) do not exist here: COORDINATOR_NOT_AVAILABLE.
+//! retry. The coordinator is answered with its endpoint for the listener the request arrived on;
+//! a leader without that listener is COORDINATOR_NOT_AVAILABLE, as Kafka's
+//! `getPartitionLeaderEndpoint` gives `Node.noNode`. Transaction coordinators (key type 1) do not exist here: COORDINATOR_NOT_AVAILABLE.
 
 use std::sync::Arc;
 
@@ -23,7 +25,7 @@ const GROUP_KEY_TYPE: i8 = 0;
 const TRANSACTION_KEY_TYPE: i8 = 1;
 
 impl KafkaApis {
-    pub(super) fn handle_find_coordinator(&self, request: FindCoordinatorRequest, version: i16, correlation_id: i32) -> PendingResponse {
+    pub(super) fn handle_find_coordinator(&self, request: FindCoordinatorRequest, version: i16, correlation_id: i32, listener: &str) -> PendingResponse {
         let key = request.key.to_string();
         let answer = move |code: i16, node: Option<(i32, String, i32)>| -> ResponseKind { ResponseKind::FindCoordinator(response(version, code, node)) };
         if request.key_type == TRANSACTION_KEY_TYPE {
@@ -38,7 +40,7 @@ impl KafkaApis {
         let partition = self.group_coordinator.partition_for(&key);
         let snapshot = self.metadata_cache.snapshot();
         if snapshot.topics.contains_key(GROUP_METADATA_TOPIC_NAME) {
-            let (code, node) = coordinator_of(&snapshot, partition);
+            let (code, node) = coordinator_of(&snapshot, partition, listener);
             return PendingResponse::Ready(respond(ApiKey::FindCoordinator, version, correlation_id, &answer(code, node)));
         }
         // Kafka's `getOrCreateInternalTopic`: create it, and let the client ask again.
@@ -52,11 +54,11 @@ impl KafkaApis {
     }
 }
 
-/// The leader of offsets partition `partition`, if it has a live one.
-fn coordinator_of(snapshot: &MetadataSnapshot, partition: i32) -> (i16, Option<(i32, String, i32)>) {
+/// The leader of offsets partition `partition` through `listener`, if it has a live one with it.
+fn coordinator_of(snapshot: &MetadataSnapshot, partition: i32, listener: &str) -> (i16, Option<(i32, String, i32)>) {
     let leader = snapshot.topics.get(GROUP_METADATA_TOPIC_NAME).and_then(|t| t.partitions.get(&partition)).map(|p| p.leader);
-    match leader.and_then(|id| snapshot.brokers.get(&id)) {
-        Some(broker) => (codes::NONE, Some((broker.id, broker.host.clone(), broker.port))),
+    match leader.and_then(|id| snapshot.alive_node(id, listener)) {
+        Some(broker) => (codes::NONE, Some((broker.id, broker.host, broker.port))),
         None => (codes::COORDINATOR_NOT_AVAILABLE, None),
     }
 }
@@ -84,7 +86,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::metadata_cache::{BrokerEndpoint, PartitionInfo, TopicInfo};
+    use crate::metadata_cache::{ListenerEndpoint, LiveBroker, PartitionInfo, TopicInfo};
 
     fn snapshot(leader: i32) -> MetadataSnapshot {
         let info = PartitionInfo { controller_epoch: 1, leader, leader_epoch: 0, isr: vec![1], zk_version: 0, replicas: vec![1], offline_replicas: vec![] };
@@ -93,16 +95,19 @@ mod tests {
         let mut topics = BTreeMap::new();
         topics.insert(GROUP_METADATA_TOPIC_NAME.to_string(), TopicInfo { id: Default::default(), partitions });
         let mut brokers = BTreeMap::new();
-        brokers.insert(1, BrokerEndpoint { id: 1, host: "h1".into(), port: 9092, rack: None });
+        let ep = |listener: &str, host: &str, port| ListenerEndpoint { listener: listener.into(), host: host.into(), port };
+        brokers.insert(1, LiveBroker { id: 1, endpoints: vec![ep("PLAINTEXT", "h1", 9092), ep("EXTERNAL", "localhost", 9093)], rack: None });
         MetadataSnapshot { controller_id: 1, brokers, topics }
     }
 
     #[test]
     fn the_coordinator_is_the_live_leader_of_the_groups_partition() {
-        assert_eq!(coordinator_of(&snapshot(1), 12), (codes::NONE, Some((1, "h1".to_string(), 9092))));
-        assert_eq!(coordinator_of(&snapshot(1), 13).0, codes::COORDINATOR_NOT_AVAILABLE, "no such partition");
-        assert_eq!(coordinator_of(&snapshot(2), 12).0, codes::COORDINATOR_NOT_AVAILABLE, "leader not live");
-        assert_eq!(coordinator_of(&snapshot(-1), 12).0, codes::COORDINATOR_NOT_AVAILABLE, "no leader");
+        assert_eq!(coordinator_of(&snapshot(1), 12, "PLAINTEXT"), (codes::NONE, Some((1, "h1".to_string(), 9092))));
+        assert_eq!(coordinator_of(&snapshot(1), 12, "EXTERNAL"), (codes::NONE, Some((1, "localhost".to_string(), 9093))), "the request's listener");
+        assert_eq!(coordinator_of(&snapshot(1), 12, "INTERNAL"), (codes::COORDINATOR_NOT_AVAILABLE, None), "leader without the listener");
+        assert_eq!(coordinator_of(&snapshot(1), 13, "PLAINTEXT").0, codes::COORDINATOR_NOT_AVAILABLE, "no such partition");
+        assert_eq!(coordinator_of(&snapshot(2), 12, "PLAINTEXT").0, codes::COORDINATOR_NOT_AVAILABLE, "leader not live");
+        assert_eq!(coordinator_of(&snapshot(-1), 12, "PLAINTEXT").0, codes::COORDINATOR_NOT_AVAILABLE, "no leader");
     }
 
     #[test]

@@ -113,16 +113,18 @@ impl KafkaApis {
         &self.metrics
     }
 
-    /// Dispatches one request. Ordered work (appends, control requests) happens before this
-    /// returns; only waiting (a long-polling fetch) is deferred.
-    pub fn handle(self: &Arc<Self>, request: Request, peer: SocketAddr) -> PendingResponse {
+    /// Dispatches one request that arrived from `peer` on the listener named `listener` (Kafka's
+    /// `RequestContext.listenerName`: Metadata and FindCoordinator answer that listener's
+    /// endpoints). Ordered work (appends, control requests) happens before this returns; only
+    /// waiting (a long-polling fetch) is deferred.
+    pub fn handle(self: &Arc<Self>, request: Request, peer: SocketAddr, listener: &str) -> PendingResponse {
         let version = request.api_version();
         let correlation_id = request.correlation_id();
         let api_key = request.api_key;
         let client_id = request.header.client_id.as_ref().map(|c| c.to_string()).unwrap_or_default();
         let body = match request.body {
             RequestKind::ApiVersions(_) => api_versions::handle(version),
-            RequestKind::Metadata(r) => return self.handle_metadata(r, version, correlation_id),
+            RequestKind::Metadata(r) => return self.handle_metadata(r, version, correlation_id, listener),
             RequestKind::CreateTopics(r) => return self.handle_create_topics(r, version, correlation_id),
             RequestKind::DeleteTopics(r) => return self.handle_delete_topics(r, version, correlation_id),
             RequestKind::ControlledShutdown(r) => return self.handle_controlled_shutdown(r, version, correlation_id),
@@ -131,7 +133,7 @@ impl KafkaApis {
             RequestKind::Produce(r) => return self.handle_produce(r, version, correlation_id),
             RequestKind::Fetch(r) => return self.handle_fetch(r, version, correlation_id),
             RequestKind::ListOffsets(r) => self.handle_list_offsets(r, version),
-            RequestKind::FindCoordinator(r) => return self.handle_find_coordinator(r, version, correlation_id),
+            RequestKind::FindCoordinator(r) => return self.handle_find_coordinator(r, version, correlation_id, listener),
             // Kafka prints the client host as `InetAddress.toString`: "/127.0.0.1".
             RequestKind::JoinGroup(r) => return self.handle_join_group(r, version, correlation_id, client_id, format!("/{}", peer.ip())),
             RequestKind::SyncGroup(r) => return self.handle_sync_group(r, version, correlation_id),

@@ -1,4 +1,4 @@
-//! One client connection: read size-prefixed frames, enforce `socket.request.max.bytes`, parse,
+//! One client connection, accepted on one named listener: read size-prefixed frames, enforce `socket.request.max.bytes`, parse,
 //! dispatch to `KafkaApis` in arrival order, and queue responses for the writer.
 //!
 //! Bad input closes only this connection: a frame over the limit, a header that cannot be parsed,
@@ -35,7 +35,8 @@ enum FrameError {
     Io(#[from] std::io::Error),
 }
 
-pub async fn run(stream: TcpStream, peer: SocketAddr, apis: Arc<KafkaApis>, mut shutdown: watch::Receiver<bool>) {
+/// Serves one connection accepted on the listener named `listener`.
+pub async fn run(stream: TcpStream, peer: SocketAddr, listener: Arc<str>, apis: Arc<KafkaApis>, mut shutdown: watch::Receiver<bool>) {
     let metrics = apis.metrics().clone();
     let max_request = apis.config().socket_request_max_bytes;
     if let Err(e) = stream.set_nodelay(true) {
@@ -68,7 +69,7 @@ pub async fn run(stream: TcpStream, peer: SocketAddr, apis: Arc<KafkaApis>, mut 
         let pending = match parse_request(frame.freeze()) {
             Ok(ParsedRequest::Request(request)) => {
                 metrics.requests.fetch_add(1, Ordering::Relaxed);
-                apis.handle(*request, peer)
+                apis.handle(*request, peer, &listener)
             }
             Ok(ParsedRequest::ApiVersionsTooNew { correlation_id, api_version }) => {
                 info!(%peer, api_version, "ApiVersions version too new; answering UNSUPPORTED_VERSION in v0 format");

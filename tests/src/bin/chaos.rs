@@ -5,6 +5,11 @@
 //!
 //! `cargo run --release -p odradek-tests --bin chaos -- --duration 120 --faults 20 --seed 7`
 //!
+//! `--backend compose` runs the same workload and checker against the docker-compose project,
+//! with container faults (`docker kill`/`start`, `pause`/`unpause`, `network disconnect`/`connect`)
+//! and the ZooKeeper kinds `zk-node-kill`, `zk-node-cut`, `zk-majority-loss`:
+//! `cargo run --release -p odradek-tests --bin chaos -- --backend compose --kinds kill,pause,zk-cut,zk-node-kill,zk-majority-loss`
+//!
 //! `--scenario jepsen-2013 [--unclean]` plays a script instead of the schedule: the 2013 Jepsen
 //! loss (an ISR shrunk to the leader, `min.insync.replicas=1`, the leader lost, an unclean
 //! election), which must FAIL with `--unclean` and PASS without it.
@@ -33,6 +38,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // The compose backend builds its broker image from the same binary (scripts/docker-images.sh).
     let result = select_broker_binary(config.broker_bin.clone()).and_then(|broker| {
         println!("chaos: broker {}", broker.display());
         chaos::run(&config)

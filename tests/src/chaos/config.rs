@@ -18,11 +18,47 @@ usage: chaos [--duration SECS] [--faults N] [--min-gap SECS] [--kinds kill,pause
              [--no-live-consumer] [--no-kcat] [--delete-log-dir-on-kill]
              [--session-timeout-ms MS] [--replica-lag-time-max-ms MS]
              [--warmup SECS] [--settle SECS] [--history FILE] [--broker-bin PATH]
+             [--backend process|compose] [--compose-file PATH]
+`--backend compose` runs the cluster as the docker-compose project (docker-compose.yml) and
+adds the ZooKeeper kinds zk-node-kill, zk-node-cut and zk-majority-loss (docs/CHAOS.md,
+section Chaos in containers).
 `--scenario` plays a scripted scenario instead of the seeded schedule, starting from that
 scenario's settings (the other flags, wherever they stand, change them).";
 
+/// Where the cluster runs and what a fault is made of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Backend {
+    /// Broker and ZooKeeper processes of this machine; faults are signals and a proxy.
+    #[default]
+    Process,
+    /// The docker-compose project; faults are `docker kill`/`start`, `pause`/`unpause` and
+    /// `network disconnect`/`connect` (super::container_cluster).
+    Compose,
+}
+
+impl Backend {
+    pub fn parse(name: &str) -> anyhow::Result<Backend> {
+        match name {
+            "process" => Ok(Backend::Process),
+            "compose" | "docker" => Ok(Backend::Compose),
+            other => anyhow::bail!("unknown backend {other:?}: expected process or compose"),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Process => "process",
+            Backend::Compose => "compose",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChaosConfig {
+    /// Where the cluster runs (`--backend`).
+    pub backend: Backend,
+    /// The compose file of the compose backend (else the workspace's docker-compose.yml).
+    pub compose_file: Option<PathBuf>,
     /// Seeds the fault schedule (and the stand-in choices); printed so a run can be replayed.
     pub seed: u64,
     /// A scripted scenario played instead of the seeded schedule (`--duration`, `--faults`,
@@ -66,6 +102,8 @@ pub struct ChaosConfig {
 impl Default for ChaosConfig {
     fn default() -> ChaosConfig {
         ChaosConfig {
+            backend: Backend::Process,
+            compose_file: None,
             seed: 1,
             scenario: None,
             unclean: false,
@@ -162,6 +200,8 @@ impl ChaosConfig {
                 "--settle" => config.settle = seconds(&value()?, &flag)?,
                 "--history" => config.history = Some(value()?.into()),
                 "--broker-bin" => config.broker_bin = Some(value()?.into()),
+                "--backend" => config.backend = Backend::parse(&value()?)?,
+                "--compose-file" => config.compose_file = Some(value()?.into()),
                 "-h" | "--help" => return Ok(None),
                 other => anyhow::bail!("unknown argument {other:?}\n{USAGE}"),
             }
@@ -192,6 +232,16 @@ impl ChaosConfig {
             self.brokers.len()
         );
         anyhow::ensure!(!self.kinds.is_empty(), "--kinds is empty");
+        if let Some(kind) = self.kinds.iter().find(|k| k.is_zookeeper()) {
+            anyhow::ensure!(
+                self.backend == Backend::Compose,
+                "--kinds {kind} needs --backend compose: the process backend cannot fault ZooKeeper nodes"
+            );
+        }
+        anyhow::ensure!(
+            self.backend == Backend::Process || self.scenario.is_none(),
+            "--scenario runs on the process backend only"
+        );
         if let Some(scenario) = self.scenario {
             scenario.validate(self)?;
         }
@@ -230,6 +280,9 @@ impl ChaosConfig {
     /// workload; for a scenario, which has no schedule, the workload).
     pub fn replay_command(&self) -> String {
         let mut command = "cargo run --release -p odradek-tests --bin chaos --".to_string();
+        if self.backend != Backend::Process {
+            command.push_str(&format!(" --backend {}", self.backend.name()));
+        }
         match self.scenario {
             Some(scenario) => command.push_str(&format!(" --scenario {scenario}")),
             None => {
@@ -368,6 +421,23 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("usage: chaos"));
+    }
+
+    #[test]
+    fn the_compose_backend_is_chosen_by_flag_and_alone_takes_zookeeper_kinds() {
+        let config = parse(&[
+            "--backend",
+            "compose",
+            "--kinds",
+            "kill,zk-node-kill,zk-majority-loss",
+        ])
+        .unwrap()
+        .unwrap();
+        assert_eq!(config.backend, Backend::Compose);
+        assert!(config.replay_command().contains("--backend compose"));
+        let error = parse(&["--kinds", "zk-node-cut"]).unwrap_err().to_string();
+        assert!(error.contains("needs --backend compose"), "{error}");
+        assert!(parse(&["--backend", "kubernetes"]).is_err());
     }
 
     #[test]

@@ -19,11 +19,20 @@
 //! - [`producer`] (the wire producer), [`python_producer`] (confluent-kafka), [`consumer`] (the
 //!   live and final readers), sharing [`leaders`] (Metadata with deadlines).
 //! - [`run`]: one run, start to verdict, as [`config`] says.
+//! - The compose backend (`--backend compose`, docs/CHAOS.md "Chaos in containers"): the same
+//!   workload and checker against the docker-compose project ([`crate::compose`]), with
+//!   container faults: [`container_cluster`] (the project seen from the host, and the network
+//!   layout the faults need), [`container_nemesis`] (the schedule
+//!   played with `docker kill`/`pause`/`network disconnect`, ZooKeeper nodes included) and
+//!   [`container_run`].
 
 pub mod checker;
 pub mod cluster;
 pub mod config;
 pub mod consumer;
+pub mod container_cluster;
+pub mod container_nemesis;
+pub mod container_run;
 pub mod history;
 pub mod jepsen_2013;
 pub mod leaders;
@@ -36,7 +45,7 @@ pub mod schedule;
 pub mod zk_proxy;
 
 pub use checker::{check, Anomaly, CheckReport, PartitionReport};
-pub use config::ChaosConfig;
+pub use config::{Backend, ChaosConfig};
 pub use history::{History, Outcome, ReadPhase, ReadRecord, SendRecord};
 pub use run::{run, ChaosRun};
 pub use scenario::{Scenario, ScenarioReport};

@@ -190,6 +190,8 @@ impl<'a> Nemesis<'a> {
                 self.cluster.heal_zookeeper(id);
                 self.log.note(format!("reconnect broker {id} to ZooKeeper"));
             }
+            // Never applied by this backend (ChaosConfig::validate refuses them).
+            FaultKind::ZkNodeKill | FaultKind::ZkNodeCut | FaultKind::ZkMajorityLoss => {}
         }
     }
 
@@ -245,6 +247,12 @@ impl<'a> Nemesis<'a> {
                 self.cluster.cut_zookeeper(id);
                 Ok(format!("cut broker {id} ({why}) off from ZooKeeper for {hold:.1?}; clients still reach it"))
             }
+            FaultKind::ZkNodeKill | FaultKind::ZkNodeCut | FaultKind::ZkMajorityLoss => {
+                Err(anyhow::anyhow!(
+                    "{} needs the compose backend (--backend compose)",
+                    fault.kind
+                ))
+            }
         };
         match done {
             Ok(text) => {
@@ -274,11 +282,12 @@ impl<'a> Nemesis<'a> {
             Target::Controller => self.cluster.controller(),
             Target::LeaderOf(p) => self.cluster.leader_of(&self.options.topic, p),
             Target::Broker(b) => Some(b),
+            Target::ZkNode(_) => None,
         };
         let role = match target {
             Target::Controller => "the controller".to_string(),
             Target::LeaderOf(p) => format!("leader of partition {p}"),
-            Target::Broker(_) => "chosen at random".to_string(),
+            Target::Broker(_) | Target::ZkNode(_) => "chosen at random".to_string(),
         };
         if let Some(id) = named.filter(|id| !faulted.contains(id)) {
             return Some((id, role));

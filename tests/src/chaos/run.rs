@@ -13,21 +13,22 @@ use tokio::task::JoinHandle;
 
 use super::checker::{check, CheckReport};
 use super::cluster::ChaosCluster;
-use super::config::ChaosConfig;
+use super::config::{Backend, ChaosConfig};
 use super::consumer::{read_partition, read_with_kcat, run_live_consumer, LiveReads};
+use super::container_nemesis::FaultWindow;
 use super::history::{History, Outcome, ReadRecord, SendRecord};
 use super::jepsen_2013;
 use super::nemesis::{FaultLog, Nemesis, NemesisOptions};
 use super::producer::{run_wire_producer, WireProducerSpec};
 use super::python_producer::PythonProducer;
-use super::scenario::{window_outcome, Scenario, ScenarioReport};
+use super::scenario::{window_outcome, Scenario, ScenarioReport, WindowOutcome};
 use super::schedule::{plan, PlannedFault, ScheduleSpec};
 use crate::workload::unique_topic;
 
 /// How long the healed cluster may take to list every broker and lead every partition.
-const RECOVERY_TIMEOUT: Duration = Duration::from_secs(90);
+pub(super) const RECOVERY_TIMEOUT: Duration = Duration::from_secs(90);
 /// How long the final reads may keep retrying.
-const FINAL_READ_TIMEOUT: Duration = Duration::from_secs(60);
+pub(super) const FINAL_READ_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// What one producer did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -59,6 +60,8 @@ pub struct ChaosRun {
     pub scenario: Option<ScenarioReport>,
     /// Everything the run observed (the partitions that could not be read left out).
     pub history: History,
+    /// The compose backend's ZooKeeper faults, each with the writes acknowledged while it held.
+    pub zookeeper_windows: Vec<(FaultWindow, WindowOutcome)>,
     pub elapsed: Duration,
 }
 
@@ -119,6 +122,25 @@ impl ChaosRun {
             }
         }
         let _ = write!(s, "{}", self.report);
+        if !self.zookeeper_windows.is_empty() {
+            let _ = writeln!(
+                s,
+                "{:<17} {:<8} {:>9} {:>9} {:>7} {:>8}",
+                "zookeeper fault", "nodes", "from", "to", "acked", "missing"
+            );
+            for (w, outcome) in &self.zookeeper_windows {
+                let _ = writeln!(
+                    s,
+                    "{:<17} {:<8} {:>8.1}s {:>8.1}s {:>7} {:>8}",
+                    w.kind.name(),
+                    w.what,
+                    w.from.as_secs_f64(),
+                    w.to.as_secs_f64(),
+                    outcome.acked,
+                    outcome.missing
+                );
+            }
+        }
         if let Some(scenario) = &self.scenario {
             let _ = write!(s, "{scenario}");
         }
@@ -142,6 +164,9 @@ impl ChaosRun {
 /// start, a client that crashed), not a verdict.
 pub fn run(config: &ChaosConfig) -> anyhow::Result<ChaosRun> {
     config.validate()?;
+    if config.backend == Backend::Compose {
+        return super::container_run::run(config);
+    }
     let started = Instant::now();
     let faults: Vec<PlannedFault> = match config.scenario {
         Some(_) => Vec::new(),
@@ -196,7 +221,14 @@ pub fn run(config: &ChaosConfig) -> anyhow::Result<ChaosRun> {
         cluster.controller()
     ));
 
-    let workload = Workload::start(&runtime, config, &cluster, &topic, clock)?;
+    let workload = Workload::start(
+        &runtime,
+        config,
+        cluster.addrs(),
+        &cluster.bootstrap(),
+        &topic,
+        clock,
+    )?;
     log.note(format!(
         "producing: {} wire + {} confluent-kafka producers{}",
         config.rust_producers,
@@ -287,6 +319,7 @@ pub fn run(config: &ChaosConfig) -> anyhow::Result<ChaosRun> {
         findings,
         producers: summarize(&history.sends),
         history,
+        zookeeper_windows: Vec::new(),
         reads: read_counts,
         live_resets: live.resets,
         report,
@@ -295,7 +328,7 @@ pub fn run(config: &ChaosConfig) -> anyhow::Result<ChaosRun> {
     })
 }
 
-fn headline(config: &ChaosConfig, faults: usize) -> String {
+pub(super) fn headline(config: &ChaosConfig, faults: usize) -> String {
     if let Some(scenario) = config.scenario {
         return format!(
             "chaos: scenario {scenario} (scripted), brokers {:?}, {} partitions, RF {}, min.insync.replicas {}, unclean.leader.election.enable {}, replica.lag.time.max.ms {}, zookeeper.session.timeout.ms {}, acks=all, {} wire + {} confluent-kafka producers at {}/s each",
@@ -357,13 +390,13 @@ fn complete_scenario_report(
     }
 }
 
-fn finding(log: &mut FaultLog, findings: &mut Vec<String>, text: String) {
+pub(super) fn finding(log: &mut FaultLog, findings: &mut Vec<String>, text: String) {
     log.note(format!("FINDING: {text}"));
     findings.push(text);
 }
 
 /// The producers and the live consumer while they run.
-struct Workload {
+pub(super) struct Workload {
     stop: watch::Sender<bool>,
     wire: Vec<JoinHandle<Vec<SendRecord>>>,
     python: Vec<PythonProducer>,
@@ -373,15 +406,15 @@ struct Workload {
 }
 
 impl Workload {
-    fn start(
+    pub(super) fn start(
         runtime: &Runtime,
         config: &ChaosConfig,
-        cluster: &ChaosCluster,
+        bootstrap: Vec<std::net::SocketAddr>,
+        bootstrap_servers: &str,
         topic: &str,
         clock: Instant,
     ) -> anyhow::Result<Workload> {
         let (stop, stopped) = watch::channel(false);
-        let bootstrap = cluster.addrs();
         let wire = (1..=config.rust_producers)
             .map(|i| {
                 let spec = WireProducerSpec {
@@ -411,7 +444,7 @@ impl Workload {
             .map(|i| {
                 PythonProducer::start(
                     &format!("c{i}"),
-                    &cluster.bootstrap(),
+                    bootstrap_servers,
                     topic,
                     config.partitions,
                     config.rate,
@@ -431,7 +464,7 @@ impl Workload {
 
     /// Stops everything (each producer finishing the send under way) and returns every send and
     /// the live consumer's reads.
-    fn stop(self, runtime: &Runtime) -> anyhow::Result<(Vec<SendRecord>, LiveReads)> {
+    pub(super) fn stop(self, runtime: &Runtime) -> anyhow::Result<(Vec<SendRecord>, LiveReads)> {
         self.stop.send_replace(true);
         let mut sends = Vec::new();
         for producer in self.wire {
@@ -495,7 +528,7 @@ fn final_reads(
     Ok(readable)
 }
 
-fn summarize(sends: &[SendRecord]) -> Vec<ProducerSummary> {
+pub(super) fn summarize(sends: &[SendRecord]) -> Vec<ProducerSummary> {
     let mut by_name: BTreeMap<&str, ProducerSummary> = BTreeMap::new();
     for s in sends {
         let p = by_name

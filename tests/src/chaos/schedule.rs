@@ -21,6 +21,16 @@ pub enum FaultKind {
     /// The broker's connections to ZooKeeper (through its proxy) carry nothing for longer than
     /// the session timeout, while clients still reach the broker: a leader cut off from ZooKeeper.
     ZkCut,
+    /// Compose backend only: `docker kill` one ZooKeeper node, `docker start` it when the hold
+    /// ends. The ensemble keeps its majority: produce and consume must not notice.
+    ZkNodeKill,
+    /// Compose backend only: one ZooKeeper node disconnected from the internal network (cut from
+    /// the other two and from the brokers) for longer than a session timeout.
+    ZkNodeCut,
+    /// Compose backend only: `docker kill` two of the three ZooKeeper nodes (all but the target),
+    /// restart both when the hold ends. No leadership change can happen meanwhile; the leaders
+    /// keep serving, and the cluster recovers when the majority returns.
+    ZkMajorityLoss,
 }
 
 impl FaultKind {
@@ -31,22 +41,38 @@ impl FaultKind {
         FaultKind::ZkCut,
     ];
 
+    /// The kinds only the compose backend can play: faults of the ZooKeeper ensemble itself.
+    pub const ZOOKEEPER: [FaultKind; 3] = [
+        FaultKind::ZkNodeKill,
+        FaultKind::ZkNodeCut,
+        FaultKind::ZkMajorityLoss,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             FaultKind::Kill => "kill",
             FaultKind::Pause => "pause",
             FaultKind::LongPause => "long-pause",
             FaultKind::ZkCut => "zk-cut",
+            FaultKind::ZkNodeKill => "zk-node-kill",
+            FaultKind::ZkNodeCut => "zk-node-cut",
+            FaultKind::ZkMajorityLoss => "zk-majority-loss",
         }
+    }
+
+    /// Whether the fault hits the ZooKeeper ensemble rather than a broker.
+    pub fn is_zookeeper(self) -> bool {
+        FaultKind::ZOOKEEPER.contains(&self)
     }
 
     pub fn parse(name: &str) -> anyhow::Result<FaultKind> {
         FaultKind::ALL
             .into_iter()
+            .chain(FaultKind::ZOOKEEPER)
             .find(|k| k.name() == name)
             .ok_or_else(|| {
                 anyhow::anyhow!(
-                    "unknown fault kind {name:?}: expected one of kill, pause, long-pause, zk-cut"
+                    "unknown fault kind {name:?}: expected one of kill, pause, long-pause, zk-cut, zk-node-kill, zk-node-cut, zk-majority-loss"
                 )
             })
     }
@@ -63,6 +89,17 @@ impl FaultKind {
             FaultKind::ZkCut => (
                 session_timeout + Duration::from_secs(3),
                 session_timeout + Duration::from_secs(8),
+            ),
+            FaultKind::ZkNodeKill => (Duration::from_secs(3), Duration::from_secs(8)),
+            FaultKind::ZkNodeCut => (
+                session_timeout + Duration::from_secs(2),
+                session_timeout + Duration::from_secs(6),
+            ),
+            // Longer than a session timeout: the brokers' sessions must survive an ensemble
+            // that cannot serve (no quorum, so nobody expires them either).
+            FaultKind::ZkMajorityLoss => (
+                session_timeout + Duration::from_secs(2),
+                session_timeout + Duration::from_secs(6),
             ),
         };
         between(rng, from, to)
@@ -83,6 +120,9 @@ pub enum Target {
     /// Whichever broker leads this partition when the fault fires.
     LeaderOf(i32),
     Broker(i32),
+    /// ZooKeeper node `n` (1-based): the node killed or cut, or for a majority loss the one
+    /// node left running.
+    ZkNode(usize),
 }
 
 impl fmt::Display for Target {
@@ -91,6 +131,7 @@ impl fmt::Display for Target {
             Target::Controller => f.write_str("the controller"),
             Target::LeaderOf(p) => write!(f, "the leader of partition {p}"),
             Target::Broker(b) => write!(f, "broker {b}"),
+            Target::ZkNode(n) => write!(f, "ZooKeeper node {n}"),
         }
     }
 }
@@ -126,7 +167,7 @@ pub struct ScheduleSpec {
 /// `min_gap` and the jitter at most `slot - min_gap` (and half a slot), so planned starts stay
 /// `min_gap` apart; kind uniform over `kinds`; target the controller,
 /// a partition's leader or a broker with equal odds, except that a ZooKeeper cut always aims at a
-/// partition leader (the interesting zombie).
+/// partition leader (the interesting zombie) and a ZooKeeper fault at a ZooKeeper node.
 pub fn plan(spec: &ScheduleSpec) -> anyhow::Result<Vec<PlannedFault>> {
     anyhow::ensure!(!spec.kinds.is_empty(), "no fault kinds to draw from");
     anyhow::ensure!(
@@ -154,11 +195,16 @@ pub fn plan(spec: &ScheduleSpec) -> anyhow::Result<Vec<PlannedFault>> {
         let kind = spec.kinds[rng.below(spec.kinds.len() as u64) as usize];
         let partition = rng.below(spec.partitions as u64) as i32;
         let broker = spec.brokers[rng.below(spec.brokers.len() as u64) as usize];
-        let target = match (kind, rng.below(3)) {
+        let mut target = match (kind, rng.below(3)) {
             (FaultKind::ZkCut, _) | (_, 1) => Target::LeaderOf(partition),
             (_, 0) => Target::Controller,
             _ => Target::Broker(broker),
         };
+        // An extra draw, only for the ZooKeeper kinds: the broker kinds' schedules (every
+        // process-backend schedule) replay as before.
+        if kind.is_zookeeper() {
+            target = Target::ZkNode(1 + rng.below(crate::zookeeper::NODES as u64) as usize);
+        }
         let hold = kind.hold(&mut rng, spec.session_timeout);
         faults.push(PlannedFault {
             at,
@@ -225,6 +271,7 @@ mod tests {
                     assert!(f.hold > Duration::from_secs(6), "a session expires: {f:?}")
                 }
                 FaultKind::Kill => assert!(f.hold <= Duration::from_secs(5)),
+                _ => unreachable!("only broker kinds were asked for: {f:?}"),
             }
             if f.kind == FaultKind::ZkCut {
                 assert!(
@@ -264,8 +311,51 @@ mod tests {
     }
 
     #[test]
+    fn zookeeper_faults_aim_at_zookeeper_nodes_and_outlast_a_session_when_cut() {
+        let mut spec = spec(13);
+        spec.kinds = FaultKind::ZOOKEEPER.to_vec();
+        let faults = plan(&spec).unwrap();
+        for f in &faults {
+            assert!(matches!(f.target, Target::ZkNode(1..=3)), "{f:?}");
+            if matches!(f.kind, FaultKind::ZkNodeCut | FaultKind::ZkMajorityLoss) {
+                assert!(f.hold > Duration::from_secs(6), "{f:?}");
+            }
+        }
+        for kind in FaultKind::ZOOKEEPER {
+            assert!(
+                faults.iter().any(|f| f.kind == kind),
+                "12 draws include {kind}"
+            );
+        }
+    }
+
+    #[test]
+    fn adding_zookeeper_kinds_leaves_broker_schedules_alone() {
+        // Pinned: the process backend's schedules must replay as they did before the ZooKeeper
+        // kinds existed.
+        let faults = plan(&spec(7)).unwrap();
+        let first = |at, kind, target, hold| PlannedFault {
+            at: Duration::from_millis(at),
+            kind,
+            target,
+            hold: Duration::from_millis(hold),
+        };
+        assert_eq!(
+            faults[..3],
+            [
+                first(464, FaultKind::Kill, Target::LeaderOf(0), 1112),
+                first(8838, FaultKind::LongPause, Target::LeaderOf(5), 9024),
+                first(15817, FaultKind::Kill, Target::LeaderOf(0), 2934),
+            ]
+        );
+        assert!(faults
+            .iter()
+            .all(|f| !matches!(f.target, Target::ZkNode(_))));
+    }
+
+    #[test]
     fn kinds_parse_by_name() {
-        for kind in FaultKind::ALL {
+        for kind in FaultKind::ALL.into_iter().chain(FaultKind::ZOOKEEPER) {
             assert_eq!(FaultKind::parse(kind.name()).unwrap(), kind);
         }
         assert!(FaultKind::parse("partition").is_err());

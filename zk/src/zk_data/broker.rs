@@ -61,6 +61,21 @@ impl SecurityProtocol {
         SecurityProtocol::SaslSsl,
     ];
 
+    /// The wire id (`SecurityProtocol.id`), as in UpdateMetadata v1+.
+    pub fn id(self) -> i16 {
+        match self {
+            SecurityProtocol::Plaintext => 0,
+            SecurityProtocol::Ssl => 1,
+            SecurityProtocol::SaslPlaintext => 2,
+            SecurityProtocol::SaslSsl => 3,
+        }
+    }
+
+    /// `SecurityProtocol.forId`.
+    pub fn from_id(id: i16) -> Option<SecurityProtocol> {
+        SecurityProtocol::ALL.into_iter().find(|p| p.id() == id)
+    }
+
     /// The name Kafka writes (`SecurityProtocol.name`).
     pub fn name(self) -> &'static str {
         match self {
@@ -197,8 +212,9 @@ struct BrokerIdJson {
     port: i32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     endpoints: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    listener_security_protocol_map: Option<BTreeMap<String, String>>,
+    /// In endpoint order, as Kafka writes it (a small Scala map keeps insertion order).
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "ordered_map")]
+    listener_security_protocol_map: Option<Vec<(String, String)>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     rack: Option<String>,
     #[serde(default = "no_port")]
@@ -211,6 +227,33 @@ struct BrokerIdJson {
 
 fn no_port() -> i32 {
     -1
+}
+
+/// A JSON object kept as its key/value pairs in order.
+mod ordered_map {
+    use std::collections::BTreeMap;
+
+    use serde::ser::SerializeMap;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(
+        value: &Option<Vec<(String, String)>>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        let pairs = value.as_deref().unwrap_or_default();
+        let mut map = serializer.serialize_map(Some(pairs.len()))?;
+        for (k, v) in pairs {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<Vec<(String, String)>>, D::Error> {
+        let map = Option::<BTreeMap<String, String>>::deserialize(deserializer)?;
+        Ok(map.map(|m| m.into_iter().collect()))
+    }
 }
 
 /// `/brokers/ids/<id>`.
@@ -251,7 +294,12 @@ impl BrokerIdZNode {
                             e.security_protocol.name().to_string(),
                         )
                     })
-                    .collect(),
+                    .fold(Vec::new(), |mut pairs, (name, protocol)| {
+                        if !pairs.iter().any(|(n, _)| *n == name) {
+                            pairs.push((name, protocol));
+                        }
+                        pairs
+                    }),
             ),
             rack: info.rack.clone(),
             jmx_port: info.jmx_port,
@@ -269,6 +317,10 @@ impl BrokerIdZNode {
             path: path.clone(),
             reason,
         };
+        let protocol_map: Option<BTreeMap<String, String>> = json
+            .listener_security_protocol_map
+            .clone()
+            .map(|pairs| pairs.into_iter().collect());
         let endpoints = if version == 1 {
             let host = json.host.clone().unwrap_or_default();
             vec![EndPoint::plaintext(host, json.port)]
@@ -280,7 +332,7 @@ impl BrokerIdZNode {
             listeners
                 .iter()
                 .map(|listener| {
-                    EndPoint::parse(listener, json.listener_security_protocol_map.as_ref())
+                    EndPoint::parse(listener, protocol_map.as_ref())
                 })
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(invalid)?
@@ -327,6 +379,39 @@ mod tests {
             value(&BrokerIdZNode::encode(&info)),
             value(KAFKA_V5.as_bytes())
         );
+    }
+
+    #[test]
+    fn encodes_two_listeners_byte_for_byte_as_kafka() {
+        let ep = |name: &str, host: &str, port| EndPoint {
+            host: host.into(),
+            port,
+            listener_name: name.into(),
+            security_protocol: SecurityProtocol::Plaintext,
+        };
+        let info = BrokerInfo {
+            id: BrokerId(1),
+            endpoints: vec![
+                ep("INTERNAL", "kafka-1", 19092),
+                ep("EXTERNAL", "localhost", 9092),
+            ],
+            rack: None,
+            jmx_port: -1,
+            features: BTreeMap::new(),
+            timestamp_ms: 1_690_000_000_000,
+        };
+        // Kafka's field order; the map in endpoint order; legacy host/port from the first
+        // PLAINTEXT-protocol endpoint.
+        let kafka = r#"{"version":5,"host":"kafka-1","port":19092,"endpoints":["INTERNAL://kafka-1:19092","EXTERNAL://localhost:9092"],"listener_security_protocol_map":{"INTERNAL":"PLAINTEXT","EXTERNAL":"PLAINTEXT"},"jmx_port":-1,"timestamp":"1690000000000","features":{}}"#;
+        assert_eq!(String::from_utf8(BrokerIdZNode::encode(&info)).unwrap(), kafka);
+        assert_eq!(BrokerIdZNode::decode(BrokerId(1), kafka.as_bytes()).unwrap(), info);
+        // The single-listener case is the reference's example, byte for byte.
+        let single = BrokerInfo {
+            id: BrokerId(1),
+            endpoints: vec![EndPoint::plaintext("b1", 9092)],
+            ..info
+        };
+        assert_eq!(String::from_utf8(BrokerIdZNode::encode(&single)).unwrap(), KAFKA_V5);
     }
 
     #[test]
