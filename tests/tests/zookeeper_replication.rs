@@ -104,7 +104,13 @@ fn followers_copy_the_log_and_acks_all_waits_for_the_isr() -> anyhow::Result<()>
 
 #[test]
 fn the_isr_shrinks_for_a_stalled_follower_and_grows_back_when_it_catches_up() -> anyhow::Result<()> {
-    let mut cluster = start()?;
+    // The pause must stay inside the follower's ZooKeeper session however slow a loaded machine
+    // makes the leader's ISR check: a 20 s session instead of the clusters' usual 6 s. (Once
+    // the session expired first, the controller removed the follower itself, bumping the epoch.)
+    let mut cluster = Cluster::start(
+        &BROKERS,
+        &[("replica.lag.time.max.ms", LAG_MS), ("controlled.shutdown.retry.backoff.ms", "200"), ("zookeeper.session.timeout.ms", "20000")],
+    )?;
     let zk = cluster.zk()?;
     let topic = unique_topic("isr");
     zk.create_topic_with_configs(&topic, &[(0, vec![1, 2, 3])].into_iter().collect(), &[("min.insync.replicas", "2")])?;
