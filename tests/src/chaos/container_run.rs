@@ -10,13 +10,12 @@ use anyhow::Context;
 
 use super::checker::check;
 use super::config::ChaosConfig;
-use super::consumer::{read_partition, read_with_kcat};
 use super::container_cluster::{compose_file, ContainerCluster};
 use super::container_nemesis::ContainerNemesis;
-use super::history::{History, ReadRecord};
+use super::history::History;
 use super::nemesis::{FaultLog, NemesisOptions};
 use super::run::{
-    finding, headline, summarize, ChaosRun, Workload, FINAL_READ_TIMEOUT, RECOVERY_TIMEOUT,
+    final_reads, finding, headline, summarize, ChaosRun, Workload, RECOVERY_TIMEOUT,
 };
 use super::scenario::window_outcome;
 use super::schedule::{plan, FaultKind, PlannedFault, ScheduleSpec};
@@ -123,9 +122,11 @@ pub fn run(config: &ChaosConfig) -> anyhow::Result<ChaosRun> {
     ));
 
     let mut reads = live.reads;
+    let leader_addr = |partition| cluster.leader_of(&topic, partition).filter(|l| cluster.ids().contains(l)).map(|l| cluster.addr(l));
     let readable = final_reads(
         &runtime,
-        &cluster,
+        leader_addr,
+        &cluster.bootstrap(),
         config,
         &topic,
         &mut reads,
@@ -176,42 +177,3 @@ pub fn run(config: &ChaosConfig) -> anyhow::Result<ChaosRun> {
     })
 }
 
-/// Reads every partition from the leader the brokers' Metadata names (and through kcat); a
-/// partition that cannot be read is a finding and left out of the check.
-fn final_reads(
-    runtime: &tokio::runtime::Runtime,
-    cluster: &ContainerCluster,
-    config: &ChaosConfig,
-    topic: &str,
-    reads: &mut Vec<ReadRecord>,
-    log: &mut FaultLog,
-    findings: &mut Vec<String>,
-) -> anyhow::Result<Vec<i32>> {
-    let deadline = Instant::now() + FINAL_READ_TIMEOUT;
-    let mut readable = Vec::new();
-    for partition in 0..config.partitions {
-        let result = match cluster
-            .leader_of(topic, partition)
-            .filter(|l| cluster.ids().contains(l))
-        {
-            Some(leader) => runtime.block_on(read_partition(
-                cluster.addr(leader),
-                topic,
-                partition,
-                deadline,
-            )),
-            None => Err(anyhow::anyhow!("it has no leader")),
-        };
-        match result {
-            Ok(records) => {
-                reads.extend(records);
-                readable.push(partition);
-            }
-            Err(e) => finding(log, findings, format!("partition {partition} cannot be read after healing, so the checker leaves it out: {e:#}")),
-        }
-    }
-    if config.kcat_read {
-        reads.extend(read_with_kcat(&cluster.bootstrap(), topic, &readable)?);
-    }
-    Ok(readable)
-}

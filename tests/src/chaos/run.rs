@@ -284,9 +284,13 @@ pub fn run(config: &ChaosConfig) -> anyhow::Result<ChaosRun> {
     ));
 
     let mut reads = live.reads;
+    let leader_addr = |partition| {
+        cluster.leader_of(&topic, partition).filter(|l| cluster.cluster.brokers.contains_key(l)).map(|l| cluster.cluster.addr(l))
+    };
     let readable = final_reads(
         &runtime,
-        &cluster,
+        leader_addr,
+        &cluster.bootstrap(),
         config,
         &topic,
         &mut reads,
@@ -490,9 +494,14 @@ impl Workload {
 /// Reads every partition from the leader its `/state` names (and through kcat), appending to
 /// `reads`; returns the partitions read. One that cannot be read is a finding, and the checker
 /// leaves it out rather than count everything in it as lost.
-fn final_reads(
+/// Reads every partition to its end from its leader after healing (and with kcat, if asked);
+/// returns the partitions that could be read. `leader_addr` names a partition's live leader.
+/// Shared by the process and the container backends.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn final_reads(
     runtime: &Runtime,
-    cluster: &ChaosCluster,
+    leader_addr: impl Fn(i32) -> Option<std::net::SocketAddr>,
+    bootstrap: &str,
     config: &ChaosConfig,
     topic: &str,
     reads: &mut Vec<ReadRecord>,
@@ -502,16 +511,8 @@ fn final_reads(
     let deadline = Instant::now() + FINAL_READ_TIMEOUT;
     let mut readable = Vec::new();
     for partition in 0..config.partitions {
-        let leader = cluster
-            .leader_of(topic, partition)
-            .filter(|l| cluster.cluster.brokers.contains_key(l));
-        let result = match leader {
-            Some(leader) => runtime.block_on(read_partition(
-                cluster.cluster.addr(leader),
-                topic,
-                partition,
-                deadline,
-            )),
+        let result = match leader_addr(partition) {
+            Some(addr) => runtime.block_on(read_partition(addr, topic, partition, deadline)),
             None => Err(anyhow::anyhow!("it has no leader")),
         };
         match result {
@@ -523,7 +524,7 @@ fn final_reads(
         }
     }
     if config.kcat_read {
-        reads.extend(read_with_kcat(&cluster.bootstrap(), topic, &readable)?);
+        reads.extend(read_with_kcat(bootstrap, topic, &readable)?);
     }
     Ok(readable)
 }
