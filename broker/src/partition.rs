@@ -48,7 +48,9 @@ pub struct LeaderAndIsrState {
 #[derive(Clone, Copy, Debug)]
 pub struct PartitionSettings {
     pub replica_lag_time_max_ms: i64,
-    pub min_insync_replicas: i32,
+    /// The topic's `min.insync.replicas` when already known; `None` until the topic's config has
+    /// been read (acks=all writes are refused meanwhile).
+    pub min_insync_replicas: Option<i32>,
     pub initial_high_watermark: i64,
 }
 
@@ -112,6 +114,7 @@ pub struct Partition {
     leader_epoch_start_offset: AtomicI64,
     high_watermark: AtomicI64,
     replica_lag_time_max_ms: i64,
+    /// The topic's `min.insync.replicas`; 0 until the topic's config is loaded.
     min_insync_replicas: AtomicI32,
     /// Long-polling fetches and acks=all produces waiting for appends or the HW.
     pub watchers: Watchers,
@@ -129,11 +132,17 @@ impl Partition {
             log,
             state: RwLock::new(ReplicaState { state, followers: HashMap::new(), pending_isr: None }),
             replica_lag_time_max_ms,
-            min_insync_replicas: AtomicI32::new(min_insync_replicas),
+            min_insync_replicas: AtomicI32::new(min_insync_replicas.map_or(0, |n| n.max(1))),
             watchers: Watchers::default(),
         };
         p.apply_state_transition(now_ms);
         p
+    }
+
+    /// The log end offset at which this broker's current leadership epoch began (meaningful on
+    /// the leader only).
+    pub fn leader_epoch_start_offset(&self) -> i64 {
+        self.leader_epoch_start_offset.load(Ordering::Acquire)
     }
 
     pub fn log(&self) -> &Arc<Log> {
@@ -156,13 +165,22 @@ impl Partition {
         self.read().state.leader
     }
 
-    pub fn min_insync_replicas(&self) -> i32 {
-        self.min_insync_replicas.load(Ordering::Acquire)
+    /// The topic's `min.insync.replicas`, `None` while the topic's config is not loaded yet.
+    pub fn min_insync_replicas(&self) -> Option<i32> {
+        Some(self.min_insync_replicas.load(Ordering::Acquire)).filter(|n| *n > 0)
     }
 
-    /// The topic's `min.insync.replicas` (read from `/config/topics/<t>` after creation).
-    pub fn set_min_insync_replicas(&self, n: i32) {
-        self.min_insync_replicas.store(n.max(1), Ordering::Release);
+    /// Applies the topic's effective config (its overrides over the broker's defaults): the
+    /// partition's `min.insync.replicas` and the log's settings. Until the first call on a
+    /// partition created without a known `min.insync.replicas`, acks=all writes are refused.
+    pub fn apply_topic_config(&self, min_insync_replicas: i32, log_config: odradek_log::LogConfig) {
+        self.log.set_config(log_config);
+        let previous = self.min_insync_replicas.swap(min_insync_replicas.max(1), Ordering::AcqRel);
+        if previous != min_insync_replicas.max(1) {
+            info!(partition = %self.tp, min_insync_replicas, "topic config applied");
+        }
+        // Parked acks=all produces re-check against the new minimum.
+        self.watchers.wake_all();
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, ReplicaState> {
@@ -250,7 +268,7 @@ impl Partition {
         if s.state.leader != self.local_broker_id {
             return Err(PartitionError::NotLeaderOrFollower);
         }
-        if required_acks == -1 && (s.state.isr.len() as i32) < self.min_insync_replicas() {
+        if required_acks == -1 && self.min_insync_replicas().is_none_or(|min| (s.state.isr.len() as i32) < min) {
             return Err(PartitionError::NotEnoughReplicas);
         }
         let result = self.log.append_as_leader(records, s.state.leader_epoch, now_ms);
@@ -273,7 +291,7 @@ impl Partition {
         if self.high_watermark() < required_offset {
             return None;
         }
-        if (s.state.isr.len() as i32) < self.min_insync_replicas() {
+        if self.min_insync_replicas().is_none_or(|min| (s.state.isr.len() as i32) < min) {
             return Some(codes::NOT_ENOUGH_REPLICAS_AFTER_APPEND);
         }
         Some(codes::NONE)

@@ -273,7 +273,9 @@ impl ReplicaManager {
         match self.log_manager.get_or_create_log(&tp, None) {
             Ok(log) => {
                 let hw = self.checkpointed_high_watermarks.get(&tp).copied().unwrap_or(0);
-                let settings = PartitionSettings { replica_lag_time_max_ms: self.config.replica_lag_time_max_ms, min_insync_replicas: self.config.min_insync_replicas, initial_high_watermark: hw };
+                // In a cluster the topic's config is read from ZooKeeper first (acks=all waits for it).
+                let min_insync_replicas = if self.zk.get().is_some() { None } else { Some(self.config.min_insync_replicas) };
+                let settings = PartitionSettings { replica_lag_time_max_ms: self.config.replica_lag_time_max_ms, min_insync_replicas, initial_high_watermark: hw };
                 let partition = Arc::new(Partition::new(tp.clone(), self.broker_id, log, p.state.clone(), settings, now_ms()));
                 self.read_topic_config(&partition);
                 self.partitions.write().unwrap_or_else(|e| e.into_inner()).insert(tp, partition);
@@ -296,13 +298,12 @@ impl ReplicaManager {
         let (Some(zk), Ok(runtime)) = (self.zk.get().cloned(), tokio::runtime::Handle::try_current()) else { return };
         let partition = Arc::clone(partition);
         let log_manager = Arc::clone(&self.log_manager);
+        let default_min_insync = self.config.min_insync_replicas;
         runtime.spawn(async move {
             match zk.get_entity_configs("topics", &partition.tp.topic).await {
                 Ok(configs) => {
-                    if let Some(n) = configs.get("min.insync.replicas").and_then(|v| v.trim().parse::<i32>().ok()) {
-                        partition.set_min_insync_replicas(n);
-                    }
-                    partition.log().set_config(odradek_log::LogConfig::from_props(log_manager.default_config(), &configs));
+                    let min_insync = configs.get("min.insync.replicas").and_then(|v| v.trim().parse::<i32>().ok()).unwrap_or(default_min_insync);
+                    partition.apply_topic_config(min_insync, odradek_log::LogConfig::from_props(log_manager.default_config(), &configs));
                 }
                 Err(e) => warn!(partition = %partition.tp, error = %e, "cannot read the topic's config; using the broker's defaults"),
             }
