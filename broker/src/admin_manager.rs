@@ -114,7 +114,7 @@ pub fn plan_topic_creation(topic: &NewTopic, cluster: &ClusterView, start: Assig
         }
     }
     let configs: BTreeMap<String, String> = topic.configs.iter().filter_map(|(k, v)| Some((k.clone(), v.clone()?))).collect();
-    topic_config::validate(&configs).map_err(AdminError::InvalidConfig)?;
+    topic_config::validate(&configs).map_err(|e| AdminError::InvalidConfig(e.to_string()))?;
     Ok(TopicPlan { assignment, configs })
 }
 

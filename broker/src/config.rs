@@ -173,6 +173,9 @@ pub struct KafkaConfig {
     /// `offsets.*`, `offset.metadata.max.bytes` and `group.*`: the group coordinator and its
     /// `__consumer_offsets` topic.
     pub group: GroupCoordinatorConfig,
+    /// The key/value pairs this config was parsed from (`server.properties` plus overrides):
+    /// DescribeConfigs' STATIC_BROKER_CONFIG layer, under the dynamic layers.
+    pub props: BTreeMap<String, String>,
 }
 
 /// The group coordinator's keys (Kafka's `OffsetConfig` and `GroupConfig`, 2.8 defaults).
@@ -303,6 +306,7 @@ impl KafkaConfig {
             replica_socket_timeout_ms: p.int("replica.socket.timeout.ms", 30_000, 1, i32::MAX as i64)? as u64,
             replica_high_watermark_checkpoint_interval_ms: p.int("replica.high.watermark.checkpoint.interval.ms", 5000, 1, i64::MAX)?,
             group: GroupCoordinatorConfig::from_props(&p)?,
+            props: props.clone(),
         })
     }
 

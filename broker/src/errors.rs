@@ -94,3 +94,40 @@ impl From<odradek_controller::AssignmentError> for AdminError {
         }
     }
 }
+
+/// Why one resource of a DescribeConfigs, AlterConfigs or IncrementalAlterConfigs request
+/// failed; each message is the one Kafka puts in that resource's `error_message`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigAdminError {
+    #[error("{0}")]
+    InvalidRequest(String),
+    /// An unknown topic config name (`InvalidConfigurationException`).
+    #[error("{0}")]
+    InvalidConfig(String),
+    #[error("{0}")]
+    InvalidTopic(String),
+    #[error("{0}")]
+    UnknownTopic(String),
+    #[error("{0}")]
+    UnknownServerError(String),
+    #[error("ZooKeeper failed: {0}")]
+    ZooKeeper(String),
+}
+
+impl ConfigAdminError {
+    pub fn code(&self) -> i16 {
+        match self {
+            ConfigAdminError::InvalidRequest(_) => codes::INVALID_REQUEST,
+            ConfigAdminError::InvalidConfig(_) => codes::INVALID_CONFIG,
+            ConfigAdminError::InvalidTopic(_) => codes::INVALID_TOPIC_EXCEPTION,
+            ConfigAdminError::UnknownTopic(_) => codes::UNKNOWN_TOPIC_OR_PARTITION,
+            ConfigAdminError::UnknownServerError(_) | ConfigAdminError::ZooKeeper(_) => codes::UNKNOWN_SERVER_ERROR,
+        }
+    }
+}
+
+impl From<odradek_zk::ZkError> for ConfigAdminError {
+    fn from(e: odradek_zk::ZkError) -> ConfigAdminError {
+        ConfigAdminError::ZooKeeper(e.to_string())
+    }
+}

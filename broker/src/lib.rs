@@ -8,7 +8,9 @@
 //! DeleteTopics, Metadata's [`auto_topic_creation`]), and a stopping broker first asks the
 //! controller to move its leadership away ([`controlled_shutdown`]). Followers pull from leaders
 //! ([`replica_fetcher`]); leaders track the ISR and high watermark in [`partition::Partition`]
-//! and propose ISR changes to the controller ([`alter_isr_manager`]).
+//! and propose ISR changes to the controller ([`alter_isr_manager`]). Topic and broker configs
+//! change live through [`dynamic_config`] (DescribeConfigs, AlterConfigs,
+//! IncrementalAlterConfigs, and `/config/changes` on every broker).
 //! See `docs/ARCHITECTURE.md` for the map and the invariants.
 
 pub mod admin_manager;
@@ -17,6 +19,7 @@ pub mod api;
 pub mod auto_topic_creation;
 pub mod config;
 pub mod controlled_shutdown;
+pub mod dynamic_config;
 pub mod errors;
 pub mod metadata_cache;
 pub mod network;

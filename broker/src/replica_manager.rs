@@ -94,8 +94,8 @@ pub struct ReplicaManager {
     checkpointed_high_watermarks: HashMap<TopicPartition, i64>,
     /// Where proposed ISR changes go (the AlterIsr sender), once started.
     isr_changes: OnceLock<mpsc::UnboundedSender<IsrChange>>,
-    /// For topic config overrides (`min.insync.replicas`), when in a cluster.
-    zk: OnceLock<odradek_zk::KafkaZkClient>,
+    /// Reads and applies each partition's topic config, when in a cluster (`dynamic_config`).
+    topic_configs: OnceLock<Arc<crate::dynamic_config::TopicConfigHandler>>,
 }
 
 impl ReplicaManager {
@@ -116,7 +116,7 @@ impl ReplicaManager {
             config,
             checkpointed_high_watermarks,
             isr_changes: OnceLock::new(),
-            zk: OnceLock::new(),
+            topic_configs: OnceLock::new(),
         }
     }
 
@@ -125,9 +125,9 @@ impl ReplicaManager {
         let _ = self.isr_changes.set(sender);
     }
 
-    /// Topic config overrides are read from ZooKeeper when a partition is created.
-    pub fn set_zk_client(&self, zk: odradek_zk::KafkaZkClient) {
-        let _ = self.zk.set(zk);
+    /// Topic configs are read from ZooKeeper when a partition is created, and follow changes.
+    pub fn set_topic_config_handler(&self, handler: Arc<crate::dynamic_config::TopicConfigHandler>) {
+        let _ = self.topic_configs.set(handler);
     }
 
     /// Hands a proposed ISR change to the AlterIsr sender (dropped without one: a standalone
@@ -274,7 +274,7 @@ impl ReplicaManager {
             Ok(log) => {
                 let hw = self.checkpointed_high_watermarks.get(&tp).copied().unwrap_or(0);
                 // In a cluster the topic's config is read from ZooKeeper first (acks=all waits for it).
-                let min_insync_replicas = if self.zk.get().is_some() { None } else { Some(self.config.min_insync_replicas) };
+                let min_insync_replicas = if self.topic_configs.get().is_some() { None } else { Some(self.config.min_insync_replicas) };
                 let settings = PartitionSettings { replica_lag_time_max_ms: self.config.replica_lag_time_max_ms, min_insync_replicas, initial_high_watermark: hw };
                 let partition = Arc::new(Partition::new(tp.clone(), self.broker_id, log, p.state.clone(), settings, now_ms()));
                 self.read_topic_config(&partition);
@@ -290,24 +290,12 @@ impl ReplicaManager {
 
     /// StopReplica (`stopReplicas`): a partition is stopped if the request's epoch is −1, −2 or
     /// newer than the local one (else FENCED_LEADER_EPOCH), and its log deleted if asked.
-    /// Reads the topic's overrides from `/config/topics/<t>` in the background (Kafka reads
-    /// topic configs when it creates the log): `min.insync.replicas` for the partition, and the
-    /// log settings (`cleanup.policy`, `segment.bytes`, `retention.ms`, ...) laid over the
-    /// broker's defaults for its log (Kafka's `LogConfig.fromProps`).
+    /// Reads the topic's config from `/config/topics/<t>` in the background, retried until it
+    /// succeeds, and keeps it current (`dynamic_config::TopicConfigHandler`).
     fn read_topic_config(&self, partition: &Arc<Partition>) {
-        let (Some(zk), Ok(runtime)) = (self.zk.get().cloned(), tokio::runtime::Handle::try_current()) else { return };
-        let partition = Arc::clone(partition);
-        let log_manager = Arc::clone(&self.log_manager);
-        let default_min_insync = self.config.min_insync_replicas;
-        runtime.spawn(async move {
-            match zk.get_entity_configs("topics", &partition.tp.topic).await {
-                Ok(configs) => {
-                    let min_insync = configs.get("min.insync.replicas").and_then(|v| v.trim().parse::<i32>().ok()).unwrap_or(default_min_insync);
-                    partition.apply_topic_config(min_insync, odradek_log::LogConfig::from_props(log_manager.default_config(), &configs));
-                }
-                Err(e) => warn!(partition = %partition.tp, error = %e, "cannot read the topic's config; using the broker's defaults"),
-            }
-        });
+        if let Some(handler) = self.topic_configs.get() {
+            handler.load(partition);
+        }
     }
 
     pub fn stop_replicas(

@@ -24,6 +24,7 @@ use tracing::{info, warn};
 use crate::api::{now_ms, KafkaApis};
 use crate::config::KafkaConfig;
 use crate::controlled_shutdown::{controlled_shutdown, ControlledShutdownSettings};
+use crate::dynamic_config::{load_dynamic_broker_configs, ConfigAdmin, DynamicBrokerConfig, DynamicConfigManager, TopicConfigHandler};
 use crate::config::Listener;
 use crate::metadata_cache::{BrokerEndpoint, MetadataCache};
 use crate::network::{connection, NetworkMetrics};
@@ -72,12 +73,17 @@ pub struct BrokerHandle {
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub async fn start(config: KafkaConfig) -> Result<BrokerHandle, BrokerError> {
-    let config = Arc::new(config);
-    // Kafka's order: ZooKeeper session and top-level paths, cluster id, then log recovery.
+    // Kafka's order: ZooKeeper session and top-level paths, cluster id, dynamic broker configs,
+    // then log recovery.
     let zk = match &config.zookeeper_connect {
         Some(connect) => Some(zk_registration::connect(&config, connect).await?),
         None => None,
     };
+    let dynamic_config = Arc::new(DynamicBrokerConfig::new(&config));
+    if let Some((zk, _)) = &zk {
+        load_dynamic_broker_configs(zk, &dynamic_config).await?;
+    }
+    let config = dynamic_config.effective();
     let dirs = config.log_dirs.clone();
     let log_config = config.log.clone();
     let broker_id = config.broker_id;
@@ -112,8 +118,9 @@ pub async fn start(config: KafkaConfig) -> Result<BrokerHandle, BrokerError> {
         },
     };
     let replica_manager = Arc::new(ReplicaManager::with_config(broker_id, Arc::clone(&log_manager), replication));
-    if let Some((zk, _)) = &zk {
-        replica_manager.set_zk_client(zk.clone());
+    let topic_config_handler = zk.as_ref().map(|(zk, _)| Arc::new(TopicConfigHandler::new(zk.clone(), Arc::clone(&dynamic_config))));
+    if let Some(handler) = &topic_config_handler {
+        replica_manager.set_topic_config_handler(Arc::clone(handler));
     }
     let metadata_cache = Arc::new(MetadataCache::new());
     let metrics = Arc::new(NetworkMetrics::default());
@@ -124,6 +131,9 @@ pub async fn start(config: KafkaConfig) -> Result<BrokerHandle, BrokerError> {
         Arc::clone(&metrics),
         zk.as_ref().map(|(zk, _)| zk.clone()),
     ));
+    if let Some((zk, _)) = &zk {
+        apis.set_config_admin(Arc::new(ConfigAdmin::new(zk.clone(), Arc::clone(&dynamic_config), Arc::clone(&metadata_cache))));
+    }
 
     let (zk, controller) = match zk {
         Some((zk, cluster_id)) => {
@@ -143,6 +153,11 @@ pub async fn start(config: KafkaConfig) -> Result<BrokerHandle, BrokerError> {
     };
     let group_coordinator = Arc::clone(apis.group_coordinator());
     let (shutdown, shutdown_rx) = watch::channel(false);
+    // Kafka starts the DynamicConfigManager just before the socket server accepts requests.
+    let config_manager = match (&zk, topic_config_handler) {
+        (Some(zk), Some(handler)) => Some(DynamicConfigManager::new(zk.clone(), Arc::clone(&dynamic_config), handler).start(shutdown_rx.clone())),
+        _ => None,
+    };
     let (done_tx, connections_done) = mpsc::channel::<()>(1);
     let acceptors = sockets
         .into_iter()
@@ -158,6 +173,7 @@ pub async fn start(config: KafkaConfig) -> Result<BrokerHandle, BrokerError> {
         tasks::high_watermark_checkpoint::start(Arc::clone(&replica_manager), config.replica_high_watermark_checkpoint_interval_ms, shutdown_rx.clone()),
         tasks::isr_expiration::start(Arc::clone(&replica_manager), config.replica_lag_time_max_ms, shutdown_rx.clone()),
         Some(alter_isr_manager::start(Arc::clone(&replica_manager), Arc::clone(&metadata_cache), config.inter_broker_listener_name.clone(), shutdown_rx.clone())),
+        config_manager,
     ]
     .into_iter()
     .flatten()

@@ -9,6 +9,18 @@
 
 use std::collections::BTreeMap;
 
+/// Why a set of topic configs was refused. Creating a topic answers INVALID_CONFIG (40) for
+/// both; altering configs answers INVALID_CONFIG for an unknown name and INVALID_REQUEST (42)
+/// for a bad value (`ZkAdminManager.alterConfigs`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TopicConfigError {
+    #[error("Unknown topic config name: {0}")]
+    UnknownName(String),
+    /// Kafka's `ConfigException` message.
+    #[error("{0}")]
+    InvalidValue(String),
+}
+
 /// How a config value is parsed and bounded (Kafka's `ConfigDef.Type` plus its validator).
 #[derive(Debug, Clone, Copy)]
 enum Kind {
@@ -62,23 +74,58 @@ pub fn is_topic_config(name: &str) -> bool {
     TOPIC_CONFIGS.iter().any(|(n, _)| *n == name)
 }
 
+/// Every topic config name, sorted (what DescribeConfigs lists for a topic).
+pub fn topic_config_names() -> impl Iterator<Item = &'static str> {
+    TOPIC_CONFIGS.iter().map(|(n, _)| *n)
+}
+
+/// Whether `name` is a LIST-typed topic config (IncrementalAlterConfigs' APPEND/SUBTRACT);
+/// `None` for a name Kafka does not know.
+pub fn is_list_config(name: &str) -> Option<bool> {
+    TOPIC_CONFIGS.iter().find(|(n, _)| *n == name).map(|(_, kind)| matches!(kind, Kind::ListOf(_) | Kind::ThrottledReplicas))
+}
+
+/// DescribeConfigs' `ConfigType` of a topic config (1 BOOLEAN, 2 STRING, 3 INT, 5 LONG,
+/// 6 DOUBLE, 7 LIST), 0 UNKNOWN for a name Kafka does not know.
+pub fn config_type(name: &str) -> i8 {
+    match TOPIC_CONFIGS.iter().find(|(n, _)| *n == name).map(|(_, kind)| *kind) {
+        Some(Kind::Bool) => 1,
+        Some(Kind::OneOf(_) | Kind::ApiVersion) => 2,
+        Some(Kind::Int { .. }) => 3,
+        Some(Kind::Long { .. }) => 5,
+        Some(Kind::Double { .. }) => 6,
+        Some(Kind::ListOf(_) | Kind::ThrottledReplicas) => 7,
+        None => 0,
+    }
+}
+
+/// Checks one value of topic config `topic_name` the way `ConfigDef` parses it, naming
+/// `display_name` in the message (a broker config checked through its topic synonym names
+/// itself, e.g. `log.retention.ms`).
+pub fn validate_value_as(display_name: &str, topic_name: &str, value: &str) -> Result<(), TopicConfigError> {
+    match TOPIC_CONFIGS.iter().find(|(n, _)| *n == topic_name) {
+        Some((_, kind)) => check_value(display_name, value, *kind).map_err(TopicConfigError::InvalidValue),
+        None => Err(TopicConfigError::UnknownName(topic_name.to_string())),
+    }
+}
+
 /// `LogConfig.validate`: names, then each value, then the one cross-check (compaction lags).
-/// The error is Kafka's message.
-pub fn validate(configs: &BTreeMap<String, String>) -> Result<(), String> {
+/// The error carries Kafka's message.
+pub fn validate(configs: &BTreeMap<String, String>) -> Result<(), TopicConfigError> {
     for name in configs.keys() {
         if !is_topic_config(name) {
-            return Err(format!("Unknown topic config name: {name}"));
+            return Err(TopicConfigError::UnknownName(name.clone()));
         }
     }
     for (name, value) in configs {
-        if let Some((_, kind)) = TOPIC_CONFIGS.iter().find(|(n, _)| n == name) {
-            check_value(name, value, *kind)?;
-        }
+        validate_value_as(name, name, value)?;
     }
     let lag = |key: &str, default: i64| configs.get(key).and_then(|v| v.trim().parse::<i64>().ok()).unwrap_or(default);
     let (min_lag, max_lag) = (lag("min.compaction.lag.ms", 0), lag("max.compaction.lag.ms", i64::MAX));
     if min_lag > max_lag {
-        return Err(format!("conflict topic config setting min.compaction.lag.ms ({min_lag}) > max.compaction.lag.ms ({max_lag})"));
+        return Err(TopicConfigError::InvalidValue(format!(
+            "conflict topic config setting min.compaction.lag.ms ({min_lag}) > max.compaction.lag.ms ({max_lag})"
+        )));
     }
     Ok(())
 }
@@ -191,6 +238,18 @@ mod tests {
     }
 
     #[test]
+    fn unknown_names_and_bad_values_are_told_apart() {
+        assert_eq!(validate(&configs(&[("retention.mss", "1")])), Err(TopicConfigError::UnknownName("retention.mss".into())));
+        assert!(matches!(validate(&configs(&[("retention.ms", "x")])), Err(TopicConfigError::InvalidValue(_))));
+        assert_eq!(
+            validate_value_as("log.retention.ms", "retention.ms", "x").map_err(|e| e.to_string()),
+            Err("Invalid value x for configuration log.retention.ms: Not a number of type LONG".to_string())
+        );
+        assert_eq!((is_list_config("cleanup.policy"), is_list_config("retention.ms"), is_list_config("nope")), (Some(true), Some(false), None));
+        assert_eq!((config_type("min.insync.replicas"), config_type("retention.ms"), config_type("cleanup.policy")), (3, 5, 7));
+    }
+
+    #[test]
     fn unknown_names_and_bad_values_carry_kafkas_messages() {
         let cases = [
             (("retention.mss", "1"), "Unknown topic config name: retention.mss"),
@@ -206,9 +265,9 @@ mod tests {
             (("message.format.version", "3.0"), "Invalid value 3.0 for configuration message.format.version: Version `3.0` is not a valid version"),
         ];
         for ((k, v), message) in cases {
-            assert_eq!(validate(&configs(&[(k, v)])), Err(message.to_string()), "{k}={v}");
+            assert_eq!(validate(&configs(&[(k, v)])).map_err(|e| e.to_string()), Err(message.to_string()), "{k}={v}");
         }
         let lags = configs(&[("min.compaction.lag.ms", "10"), ("max.compaction.lag.ms", "5")]);
-        assert!(validate(&lags).unwrap_err().contains("min.compaction.lag.ms (10) > max.compaction.lag.ms (5)"));
+        assert!(validate(&lags).unwrap_err().to_string().contains("min.compaction.lag.ms (10) > max.compaction.lag.ms (5)"));
     }
 }

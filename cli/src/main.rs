@@ -13,6 +13,7 @@
 
 mod admin;
 mod cluster;
+mod configs;
 mod connect;
 mod consume;
 mod groups;
@@ -43,6 +44,8 @@ enum Command {
     /// Create, list, describe or delete topics, like kafka-topics.sh --bootstrap-server.
     #[command(subcommand)]
     Topics(topics::TopicsCommand),
+    /// Describe or alter topic and broker configs, like kafka-configs.sh --bootstrap-server.
+    Configs(configs::ConfigsArgs),
     /// List, describe or delete consumer groups, like kafka-consumer-groups.sh.
     #[command(subcommand)]
     Groups(groups::GroupsCommand),
@@ -58,6 +61,7 @@ fn main() -> ExitCode {
         Command::Cluster(command) => cluster::run(command),
         Command::Topics(command) => topics::run(command),
         Command::Groups(command) => groups::run(command),
+        Command::Configs(args) => configs::run(args),
         Command::Produce(args) => produce::run(args),
         Command::Consume(args) => consume::run(args),
     };

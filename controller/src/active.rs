@@ -645,14 +645,30 @@ impl ActiveController {
             .map(|k| k.0.as_str())
             .collect();
         let mut allowed = BTreeSet::new();
+        if stuck.is_empty() {
+            return Ok(allowed);
+        }
+        let broker_default = self.dynamic_unclean_default(zk).await?;
         for topic in stuck {
             let configs = zk.get_entity_configs(TOPIC_CONFIG, topic).await?;
-            let enabled = configs.get(UNCLEAN_LEADER_ELECTION_ENABLE).map_or(self.config.unclean_leader_election_enable, |v| v.trim().eq_ignore_ascii_case("true"));
+            let enabled = configs.get(UNCLEAN_LEADER_ELECTION_ENABLE).map_or(broker_default, |v| v.trim().eq_ignore_ascii_case("true"));
             if enabled {
                 allowed.insert(topic.to_string());
             }
         }
         Ok(allowed)
+    }
+
+    /// The broker-level `unclean.leader.election.enable` as this (controller) broker sees it
+    /// now: `/config/brokers/<id>`, then `/config/brokers/<default>`, then `server.properties`
+    /// (Kafka's controller uses its own, dynamically updated, `KafkaConfig`).
+    async fn dynamic_unclean_default(&self, zk: &KafkaZkClient) -> Result<bool, ZkError> {
+        for entity in [self.broker_id.to_string(), "<default>".to_string()] {
+            if let Some(v) = zk.get_entity_configs("brokers", &entity).await?.get(UNCLEAN_LEADER_ELECTION_ENABLE) {
+                return Ok(v.trim().eq_ignore_ascii_case("true"));
+            }
+        }
+        Ok(self.config.unclean_leader_election_enable)
     }
 
     /// Writes each partition's decided leader and ISR to its `/state`, conditional on the

@@ -21,6 +21,10 @@
 //! allows `kcat -G` (JoinGroup/SyncGroup/Heartbeat/LeaveGroup/FindCoordinator 0, OffsetCommit 1–2,
 //! OffsetFetch 1) and the ones aiokafka and samsa fix (kafka-clients.md §0).
 //!
+//! The config APIs are served at Kafka 2.8's full ranges, flexible versions included
+//! (DescribeConfigs 0–4, flexible from 4; AlterConfigs 0–2, from 2; IncrementalAlterConfigs
+//! 0–1, from 1): `kafka-configs.sh` and the Java admin client of 2.8 use the newest.
+//!
 //! AlterIsr (key 56, KIP-497), which leaders send to the controller, is v0 only, as in 2.8; the
 //! codec calls key 56 by its later name, AlterPartition, whose v0 is AlterIsr v0 (flexible).
 
@@ -51,6 +55,9 @@ pub const SUPPORTED_APIS: &[(ApiKey, i16, i16)] = &[
     (ApiKey::OffsetForLeaderEpoch, 0, 3),
     (ApiKey::DeleteGroups, 0, 1),
     (ApiKey::AlterPartition, 0, 0),
+    (ApiKey::DescribeConfigs, 0, 4),
+    (ApiKey::AlterConfigs, 0, 2),
+    (ApiKey::IncrementalAlterConfigs, 0, 1),
 ];
 
 /// The advertised `(min, max)` for `api_key`, if served at all.

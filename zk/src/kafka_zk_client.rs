@@ -19,6 +19,7 @@
 //! (registration, cluster id, seqid, ISR and config notifications, producer id blocks) and admin
 //! requests (topic creation, deletion requests) are written unfenced, as in Kafka.
 
+mod configs;
 mod notifications;
 mod topics;
 
@@ -28,6 +29,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 use tracing::{debug, info, warn};
 
+pub use self::configs::{ConfigChangeNotification, EntityConfigs};
 pub use self::topics::UpdateLeaderAndIsrResult;
 use crate::error::{Result, ZkError};
 use crate::watch::{ZNodeChange, ZkSessionEvent, ZkWatch};

@@ -20,7 +20,7 @@ pub mod zk_data;
 mod zookeeper_client;
 
 pub use error::{Result, ZkError, ZooKeeperError};
-pub use kafka_zk_client::{KafkaZkClient, UpdateLeaderAndIsrResult};
+pub use kafka_zk_client::{ConfigChangeNotification, EntityConfigs, KafkaZkClient, UpdateLeaderAndIsrResult};
 pub use watch::{ZNodeChange, ZNodeChangeKind, ZkSessionEvent, ZkWatch};
 pub use zk_data::{
     BrokerId, BrokerInfo, ControllerEpoch, EndPoint, LeaderEpoch, LeaderIsrAndControllerEpoch,

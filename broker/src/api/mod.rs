@@ -3,20 +3,23 @@
 //! never an early return.
 //!
 //! Handlers that must talk to ZooKeeper or the controller (CreateTopics, DeleteTopics,
-//! ControlledShutdown, a Metadata request that auto-creates topics) answer
+//! ControlledShutdown, the config APIs, a Metadata request that auto-creates topics) answer
 //! [`PendingResponse::Later`]: the work runs when the connection's writer reaches the response,
 //! so it starts after the connection's earlier responses are out, as with Kafka's muted channel.
 
+mod alter_configs;
 mod alter_isr;
 mod api_versions;
 mod controlled_shutdown;
 mod create_topics;
 mod delete_groups;
 mod delete_topics;
+mod describe_configs;
 mod describe_groups;
 mod fetch;
 mod find_coordinator;
 mod heartbeat;
+mod incremental_alter_configs;
 mod join_group;
 mod leader_and_isr;
 mod leave_group;
@@ -63,6 +66,8 @@ pub struct KafkaApis {
     group_coordinator: Arc<GroupCoordinator>,
     /// This broker's controller module, set once it has started (after registration).
     controller: OnceLock<ControllerHandle>,
+    /// DescribeConfigs, AlterConfigs, IncrementalAlterConfigs; set when in a cluster.
+    config_admin: OnceLock<Arc<crate::dynamic_config::ConfigAdmin>>,
 }
 
 impl KafkaApis {
@@ -86,7 +91,13 @@ impl KafkaApis {
             auto_topic_creation,
             group_coordinator,
             controller: OnceLock::new(),
+            config_admin: OnceLock::new(),
         }
+    }
+
+    /// Hands the config APIs their ZooKeeper-backed admin (only the first call counts).
+    pub fn set_config_admin(&self, admin: Arc<crate::dynamic_config::ConfigAdmin>) {
+        let _ = self.config_admin.set(admin);
     }
 
     pub fn group_coordinator(&self) -> &Arc<GroupCoordinator> {
@@ -127,6 +138,9 @@ impl KafkaApis {
             RequestKind::Metadata(r) => return self.handle_metadata(r, version, correlation_id, listener),
             RequestKind::CreateTopics(r) => return self.handle_create_topics(r, version, correlation_id),
             RequestKind::DeleteTopics(r) => return self.handle_delete_topics(r, version, correlation_id),
+            RequestKind::DescribeConfigs(r) => return self.handle_describe_configs(r, version, correlation_id),
+            RequestKind::AlterConfigs(r) => return self.handle_alter_configs(r, version, correlation_id),
+            RequestKind::IncrementalAlterConfigs(r) => return self.handle_incremental_alter_configs(r, version, correlation_id),
             RequestKind::ControlledShutdown(r) => return self.handle_controlled_shutdown(r, version, correlation_id),
             RequestKind::OffsetForLeaderEpoch(r) => self.handle_offset_for_leader_epoch(r, version),
             RequestKind::AlterPartition(r) => return self.handle_alter_isr(r, version, correlation_id),

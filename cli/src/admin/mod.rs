@@ -140,6 +140,30 @@ impl AdminClient {
         )
     }
 
+    /// Sends `request` to broker `broker` (looked up in Metadata), or to the bootstrap broker
+    /// when `None`, at the newest version both speak within `versions`.
+    pub async fn send_to_broker<R: Request>(
+        &mut self,
+        broker: Option<i32>,
+        versions: RangeInclusive<i16>,
+        request: &R,
+        timeout: Duration,
+    ) -> anyhow::Result<R::Response> {
+        let Some(id) = broker else {
+            let version = self.node.version::<R>(versions)?;
+            return Ok(self.node.send(request, version, timeout).await?);
+        };
+        let metadata = self.metadata(Some(&[])).await?;
+        let broker = metadata
+            .brokers
+            .iter()
+            .find(|b| b.node_id.0 == id)
+            .ok_or_else(|| anyhow::anyhow!("broker {id} is not in the cluster's metadata"))?;
+        let mut node = Node::connect(&host_port(&broker.host, broker.port)).await?;
+        let version = node.version::<R>(versions)?;
+        Ok(node.send(request, version, timeout).await?)
+    }
+
     /// The controller's id and a connection to it, waiting a little for an election.
     async fn controller(&mut self) -> anyhow::Result<(i32, Node)> {
         let deadline = tokio::time::Instant::now() + CONTROLLER_WAIT;

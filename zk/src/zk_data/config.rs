@@ -31,6 +31,14 @@ impl ConfigType {
     ];
 }
 
+/// Kafka's `ConfigEntityName`: the entity that holds cluster-wide defaults
+/// (`/config/brokers/<default>`).
+pub struct ConfigEntityName;
+
+impl ConfigEntityName {
+    pub const DEFAULT: &'static str = "<default>";
+}
+
 /// `/config`.
 pub struct ConfigZNode;
 
@@ -110,6 +118,12 @@ impl ConfigEntityChangeNotificationSequenceZNode {
     pub const SEQUENCE_NUMBER_PREFIX: &'static str = "config_change_";
     /// The path to create with a persistent *sequential* create; ZooKeeper appends the number.
     pub const CREATE_PATH: &'static str = "/config/changes/config_change_";
+
+    /// The sequence number of a `/config/changes` child (`config_change_0000000042` → 42), or
+    /// `None` for a child that is not a notification.
+    pub fn sequence_number(child: &str) -> Option<i64> {
+        child.strip_prefix(Self::SEQUENCE_NUMBER_PREFIX)?.parse().ok()
+    }
 
     /// `{"version":2,"entity_path":"topics/<t>"}`.
     pub fn encode(entity_path: &str) -> Vec<u8> {
@@ -211,6 +225,11 @@ mod tests {
             ConfigEntityChangeNotificationSequenceZNode::decode(path, v1.as_bytes()).unwrap(),
             "topics/t"
         );
+        assert_eq!(
+            ConfigEntityChangeNotificationSequenceZNode::sequence_number("config_change_0000000042"),
+            Some(42)
+        );
+        assert_eq!(ConfigEntityChangeNotificationSequenceZNode::sequence_number("other_1"), None);
         let err = ConfigEntityChangeNotificationSequenceZNode::decode(path, br#"{"version":2}"#)
             .unwrap_err();
         assert!(err.to_string().starts_with(path), "{err}");

@@ -37,7 +37,7 @@ pub use broker::{
 pub use cluster::{ClusterIdZNode, ClusterZNode};
 pub use config::{
     ConfigEntityChangeNotificationSequenceZNode, ConfigEntityChangeNotificationZNode,
-    ConfigEntityTypeZNode, ConfigEntityZNode, ConfigType, ConfigZNode,
+    ConfigEntityName, ConfigEntityTypeZNode, ConfigEntityZNode, ConfigType, ConfigZNode,
 };
 pub use controller::{ControllerEpochZNode, ControllerInfo, ControllerZNode};
 pub use feature::{FeatureZNode, FeatureZNodeStatus, FinalizedVersionRange};

@@ -34,6 +34,8 @@ pub struct ZkStat {
     pub czxid: i64,
     /// The zxid of the last data change.
     pub mzxid: i64,
+    /// When the znode was created, in milliseconds since the Unix epoch (the server's clock).
+    pub ctime: i64,
     /// The data version ("zkVersion").
     pub version: ZkVersion,
     /// The children version.
@@ -48,6 +50,7 @@ impl From<zk::Stat> for ZkStat {
         ZkStat {
             czxid: stat.czxid,
             mzxid: stat.mzxid,
+            ctime: stat.ctime,
             version: ZkVersion(stat.version),
             cversion: stat.cversion,
             ephemeral_owner: stat.ephemeral_owner,
