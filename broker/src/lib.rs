@@ -19,6 +19,8 @@ pub mod api;
 pub mod auto_topic_creation;
 pub mod config;
 pub mod controlled_shutdown;
+pub mod delayed_fetch;
+pub mod delayed_produce;
 pub mod dynamic_config;
 pub mod errors;
 pub mod metadata_cache;

@@ -2,9 +2,10 @@
 //! through `ReplicaManager.appendRecords` (commits and group records, acks=−1) and `Log.read`
 //! (loading a partition when this broker becomes its leader).
 //!
-//! An append is an ordinary leader append of one uncompressed record batch followed by the same
-//! wait as an acks=all Produce: the coordinator answers only once the high watermark covers the
-//! batch, so an acknowledged commit survives the leader's death like any acknowledged record.
+//! An append is `ReplicaManager::append_records` of one uncompressed record batch with acks=−1,
+//! the same path and purgatory as an acks=all Produce: the coordinator answers only once the
+//! high watermark covers the batch, so an acknowledged commit survives the leader's death like
+//! any acknowledged record.
 
 use std::future::Future;
 use std::os::unix::fs::FileExt;
@@ -18,11 +19,8 @@ use odradek_client::batch::BatchRecord;
 use odradek_coordinator::{OffsetsLog, OffsetsRecord};
 use odradek_log::{BatchHeader, TopicPartition};
 use odradek_protocol::error_codes as codes;
-use tokio::sync::Notify;
-use tokio::time::Instant;
 
 use crate::api::now_ms;
-use crate::errors::log_error_code;
 use crate::metadata_cache::MetadataCache;
 use crate::partition::Partition;
 use crate::replica_manager::ReplicaManager;
@@ -46,18 +44,15 @@ impl ReplicaOffsetsLog {
 
 impl OffsetsLog for ReplicaOffsetsLog {
     fn append(&self, partition: i32, records: Vec<OffsetsRecord>, timeout: Duration) -> Pin<Box<dyn Future<Output = Result<(), i16>> + Send>> {
-        let replica = self.replica_manager.partition(GROUP_METADATA_TOPIC_NAME, partition);
+        let replica_manager = Arc::clone(&self.replica_manager);
         Box::pin(async move {
-            let Some(replica) = replica else { return Err(codes::NOT_LEADER_OR_FOLLOWER) };
             let batch = encode_batch(records)?;
-            let info = match replica.append_records_to_leader(&batch, -1, now_ms()) {
-                Err(e) => return Err(e.code()),
-                Ok(Err(e)) => return Err(log_error_code(&e)),
-                Ok(Ok(info)) => info,
-            };
-            match wait_for_high_watermark(&replica, info.last_offset + 1, timeout).await {
-                codes::NONE => Ok(()),
-                code => Err(code),
+            let tp = TopicPartition::new(GROUP_METADATA_TOPIC_NAME, partition);
+            let answers = replica_manager.append_records(timeout, -1, vec![(tp, batch)], now_ms()).wait().await;
+            match answers.first().map(|(_, r)| r.error_code) {
+                Some(codes::NONE) => Ok(()),
+                Some(code) => Err(code),
+                None => Err(codes::UNKNOWN_SERVER_ERROR),
             }
         })
     }
@@ -80,25 +75,6 @@ impl OffsetsLog for ReplicaOffsetsLog {
 fn encode_batch(records: Vec<OffsetsRecord>) -> Result<Bytes, i16> {
     let records: Vec<BatchRecord> = records.into_iter().map(|r| BatchRecord::new(Some(r.key), r.value)).collect();
     odradek_client::batch::encode_batch(&records, Compression::None, now_ms()).map_err(|_| codes::CORRUPT_MESSAGE)
-}
-
-/// The acks=all wait of one batch: NONE once the HW reaches `required_offset`, else why not.
-async fn wait_for_high_watermark(replica: &Arc<Partition>, required_offset: i64, timeout: Duration) -> i16 {
-    let deadline = Instant::now() + timeout;
-    loop {
-        // Register before checking so a HW move in between still wakes us.
-        let waiter = Arc::new(Notify::new());
-        replica.watchers.watch(&waiter);
-        if let Some(code) = replica.check_enough_replicas_reach_offset(required_offset) {
-            return code;
-        }
-        tokio::select! {
-            _ = waiter.notified() => {}
-            _ = tokio::time::sleep_until(deadline) => {
-                return replica.check_enough_replicas_reach_offset(required_offset).unwrap_or(codes::REQUEST_TIMED_OUT);
-            }
-        }
-    }
 }
 
 /// Every record from the log start to the log end, Kafka's `doLoadGroupsAndOffsets` read loop.

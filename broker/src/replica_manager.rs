@@ -1,13 +1,19 @@
-//! `ReplicaManager`: the partitions this broker hosts and the control requests that change them
-//! (`becomeLeaderOrFollower`, `stopReplicas`, reference §3.2–3.3). Produce and Fetch handlers look
-//! partitions up here; the log itself lives in the `LogManager`.
+//! `ReplicaManager`: the partitions this broker hosts, the data path to them and the control
+//! requests that change them (reference §3.2–3.3, §4).
+//!
+//! Data path: every write goes through [`ReplicaManager::append_records`] (client produces and
+//! the group coordinator's offsets records; acks 0, 1 and all), every read through
+//! [`ReplicaManager::fetch_messages`] (consumers and follower replicas). Requests that must wait
+//! park in one of two purgatories (`DelayedProduce`, `DelayedFetch`), completed by the
+//! partitions' own changes. The API handlers only translate between the wire and these calls.
 //!
 //! Control requests are applied one at a time under `state_change_lock`, as Kafka's
-//! `replicaStateChangeLock` does, so epochs are compared and stored atomically.
-//!
-//! Replication: a partition this broker follows is handed to the `ReplicaFetcherManager`
-//! (fetching from its leader), one it leads is taken from it; ISR changes the leaders propose
-//! go to the controller through the AlterIsr sender (`alter_isr_manager`).
+//! `replicaStateChangeLock` does. A LeaderAndIsr first stops the replica fetchers of every
+//! partition it changes (after that no reply from an old leader can be applied), then changes
+//! each partition's state in one critical section (`Partition::make_leader`/`make_follower`),
+//! then hands the followed partitions to their new leaders' fetchers, starting with truncation.
+//! ISR changes the leaders propose go to the controller through the AlterIsr sender
+//! (`alter_isr_manager`).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI32, AtomicI64, Ordering};
@@ -21,8 +27,15 @@ use uuid::Uuid;
 
 use crate::api::now_ms;
 use crate::errors::log_error_code;
-use crate::partition::{IsrChange, LeaderAndIsrState, Partition, PartitionSettings};
+use crate::partition::{IsrChange, LeaderAndIsrState, Partition, PartitionSettings, Transition};
+use crate::purgatory::DelayedOperations;
 use crate::replica_fetcher::{FetcherConfig, ReplicaFetcherManager};
+
+mod append;
+mod fetch;
+
+pub use append::{is_valid_required_acks, PartitionResponse};
+pub use fetch::{FetchParams, FetchPartitionData, FetchPartitionRequest, LogReadResults};
 
 /// The replication settings partitions and fetchers use.
 #[derive(Clone, Copy, Debug)]
@@ -49,6 +62,15 @@ pub struct LeaderAndIsrPartition {
     pub topic: String,
     pub partition: i32,
     pub state: LeaderAndIsrState,
+}
+
+/// One partition's answer to a LeaderAndIsr.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LeaderAndIsrResult {
+    pub topic: String,
+    pub topic_id: Uuid,
+    pub partition: i32,
+    pub error_code: i16,
 }
 
 /// One partition of a StopReplica request.
@@ -94,6 +116,8 @@ pub struct ReplicaManager {
     checkpointed_high_watermarks: HashMap<TopicPartition, i64>,
     /// Where proposed ISR changes go (the AlterIsr sender), once started.
     isr_changes: OnceLock<mpsc::UnboundedSender<IsrChange>>,
+    /// The produce and fetch purgatories.
+    delayed: DelayedOperations,
     /// Reads and applies each partition's topic config, when in a cluster (`dynamic_config`).
     topic_configs: OnceLock<Arc<crate::dynamic_config::TopicConfigHandler>>,
 }
@@ -116,6 +140,7 @@ impl ReplicaManager {
             config,
             checkpointed_high_watermarks,
             isr_changes: OnceLock::new(),
+            delayed: DelayedOperations::default(),
             topic_configs: OnceLock::new(),
         }
     }
@@ -197,53 +222,55 @@ impl ReplicaManager {
     }
 
     /// Kafka's control-request checks: a stale controller epoch or broker epoch refuses the
-    /// whole request; otherwise the controller epoch is remembered.
+    /// whole request; otherwise the controller epoch is remembered. The compare and the store
+    /// are one atomic step, so concurrent requests never lower the remembered epoch.
     pub fn check_control_epochs(&self, controller_epoch: i32, broker_epoch: i64) -> Result<(), ControlRequestError> {
         let current = self.broker_epoch.load(Ordering::Acquire);
         if broker_epoch >= 0 && current >= 0 && broker_epoch < current {
             return Err(ControlRequestError::StaleBrokerEpoch { request: broker_epoch, current });
         }
-        let seen = self.controller_epoch.load(Ordering::Acquire);
-        if controller_epoch < seen {
-            return Err(ControlRequestError::StaleControllerEpoch { request: controller_epoch, current: seen });
-        }
-        self.controller_epoch.store(controller_epoch, Ordering::Release);
-        Ok(())
+        self.controller_epoch
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |seen| (controller_epoch >= seen).then_some(controller_epoch))
+            .map(|_| ())
+            .map_err(|seen| ControlRequestError::StaleControllerEpoch { request: controller_epoch, current: seen })
+    }
+
+    /// The highest controller epoch a control request carried.
+    pub fn controller_epoch(&self) -> i32 {
+        self.controller_epoch.load(Ordering::Acquire)
     }
 
     /// LeaderAndIsr (`becomeLeaderOrFollower`): per partition, a newer leader epoch is applied;
     /// an equal or older one is answered STALE_CONTROLLER_EPOCH (Kafka's code for a stale epoch);
     /// a partition whose replicas do not include this broker is UNKNOWN_TOPIC_OR_PARTITION.
-    /// `becomeLeaderOrFollower`. `live_leaders` maps the leaders' broker ids to their endpoints,
-    /// where followers fetch from.
+    /// `live_leaders` maps the leaders' broker ids to their endpoints, where followers fetch from.
+    ///
+    /// Order (Kafka's `makeLeaders`/`makeFollowers`): stop the fetchers of every partition that
+    /// changes, then change each partition's state, then start fetching from the new leaders.
     pub fn become_leader_or_follower(
         &self,
         controller_epoch: i32,
         broker_epoch: i64,
         partitions: Vec<LeaderAndIsrPartition>,
         live_leaders: &HashMap<i32, (String, i32)>,
-    ) -> Result<Vec<(String, Uuid, i32, i16)>, ControlRequestError> {
+    ) -> Result<Vec<LeaderAndIsrResult>, ControlRequestError> {
         let _guard = self.state_change_lock.lock().unwrap_or_else(|e| e.into_inner());
         self.check_control_epochs(controller_epoch, broker_epoch)?;
-        let mut results = Vec::with_capacity(partitions.len());
-        let mut led = Vec::new();
+        let checked: Vec<(LeaderAndIsrPartition, i16)> = partitions.into_iter().map(|p| { let code = self.check_leader_and_isr(&p); (p, code) }).collect();
+        let changing: Vec<TopicPartition> = checked.iter().filter(|(_, code)| *code == codes::NONE).map(|(p, _)| TopicPartition::new(p.topic.clone(), p.partition)).collect();
+        self.fetchers.remove_partitions(&changing);
+        let mut results = Vec::with_capacity(checked.len());
         let mut followed: HashMap<i32, Vec<(Arc<Partition>, i32)>> = HashMap::new();
-        for p in partitions {
-            let code = self.apply_leader_and_isr(&p);
-            if code == codes::NONE {
-                let tp = TopicPartition::new(p.topic.clone(), p.partition);
-                if let Some(partition) = self.get_partition(&tp) {
-                    if p.state.leader == self.broker_id || p.state.leader < 0 || !live_leaders.contains_key(&p.state.leader) {
-                        led.push(tp);
-                    } else {
-                        followed.entry(p.state.leader).or_default().push((partition, p.state.leader_epoch));
-                    }
+        for (p, code) in checked {
+            let code = if code == codes::NONE { self.apply_leader_and_isr(&p) } else { code };
+            let fetches_from = p.state.leader != self.broker_id && live_leaders.contains_key(&p.state.leader);
+            if code == codes::NONE && fetches_from {
+                if let Some(partition) = self.partition(&p.topic, p.partition) {
+                    followed.entry(p.state.leader).or_default().push((partition, p.state.leader_epoch));
                 }
             }
-            results.push((p.topic, p.state.topic_id, p.partition, code));
+            results.push(LeaderAndIsrResult { topic: p.topic, topic_id: p.state.topic_id, partition: p.partition, error_code: code });
         }
-        // Leaders (and followers of an offline leader) stop fetching; followers fetch from theirs.
-        self.fetchers.remove_partitions(&led);
         for (leader, partitions) in followed {
             if let Some(endpoint) = live_leaders.get(&leader) {
                 self.fetchers.add_partitions(leader, endpoint.clone(), partitions);
@@ -252,23 +279,35 @@ impl ReplicaManager {
         Ok(results)
     }
 
-    fn apply_leader_and_isr(&self, p: &LeaderAndIsrPartition) -> i16 {
+    /// The per-partition checks of a LeaderAndIsr, before anything changes.
+    fn check_leader_and_isr(&self, p: &LeaderAndIsrPartition) -> i16 {
         let tp = TopicPartition::new(p.topic.clone(), p.partition);
         if !p.state.replicas.contains(&self.broker_id) {
             warn!(target: "state_change", partition = %tp, replicas = ?p.state.replicas, "ignoring LeaderAndIsr: this broker is not a replica");
             return codes::UNKNOWN_TOPIC_OR_PARTITION;
         }
+        let Some(existing) = self.get_partition(&tp) else { return codes::NONE };
+        let local = existing.state();
+        if !local.topic_id.is_nil() && !p.state.topic_id.is_nil() && local.topic_id != p.state.topic_id {
+            return codes::INCONSISTENT_TOPIC_ID;
+        }
+        if p.state.leader_epoch <= local.leader_epoch {
+            info!(target: "state_change", partition = %tp, request_epoch = p.state.leader_epoch, local_epoch = local.leader_epoch, "ignoring LeaderAndIsr with stale leader epoch");
+            return codes::STALE_CONTROLLER_EPOCH;
+        }
+        codes::NONE
+    }
+
+    /// Applies a checked LeaderAndIsr partition: the transition of an existing partition, or a
+    /// new partition (and its log) in its first state.
+    fn apply_leader_and_isr(&self, p: &LeaderAndIsrPartition) -> i16 {
+        let tp = TopicPartition::new(p.topic.clone(), p.partition);
         if let Some(existing) = self.get_partition(&tp) {
-            let local = existing.state();
-            if !local.topic_id.is_nil() && !p.state.topic_id.is_nil() && local.topic_id != p.state.topic_id {
-                return codes::INCONSISTENT_TOPIC_ID;
-            }
-            if p.state.leader_epoch <= local.leader_epoch {
-                info!(target: "state_change", partition = %tp, request_epoch = p.state.leader_epoch, local_epoch = local.leader_epoch, "ignoring LeaderAndIsr with stale leader epoch");
-                return codes::STALE_CONTROLLER_EPOCH;
-            }
-            existing.update_state(p.state.clone(), now_ms());
-            return codes::NONE;
+            let transition = if p.state.leader == self.broker_id { existing.make_leader(p.state.clone(), now_ms()) } else { existing.make_follower(p.state.clone(), now_ms()) };
+            return match transition {
+                Transition::Applied => codes::NONE,
+                Transition::StaleLeaderEpoch { .. } => codes::STALE_CONTROLLER_EPOCH,
+            };
         }
         match self.log_manager.get_or_create_log(&tp, None) {
             Ok(log) => {
@@ -276,7 +315,7 @@ impl ReplicaManager {
                 // In a cluster the topic's config is read from ZooKeeper first (acks=all waits for it).
                 let min_insync_replicas = if self.topic_configs.get().is_some() { None } else { Some(self.config.min_insync_replicas) };
                 let settings = PartitionSettings { replica_lag_time_max_ms: self.config.replica_lag_time_max_ms, min_insync_replicas, initial_high_watermark: hw };
-                let partition = Arc::new(Partition::new(tp.clone(), self.broker_id, log, p.state.clone(), settings, now_ms()));
+                let partition = Arc::new(Partition::new(tp.clone(), self.broker_id, log, p.state.clone(), settings, self.delayed.clone(), now_ms()));
                 self.read_topic_config(&partition);
                 self.partitions.write().unwrap_or_else(|e| e.into_inner()).insert(tp, partition);
                 codes::NONE
@@ -321,9 +360,14 @@ impl ReplicaManager {
             if request_epoch >= 0 && request_epoch <= local {
                 return codes::FENCED_LEADER_EPOCH;
             }
+            // Fetchers first: they rely on the partition being here (Kafka's `stopPartitions`).
             self.fetchers.remove_partitions(std::slice::from_ref(tp));
-            self.partitions.write().unwrap_or_else(|e| e.into_inner()).remove(tp);
-            existing.watchers.wake_all();
+            // Without delete the partition stays hosted (its log, and its HW in the checkpoint);
+            // with delete it goes.
+            if delete {
+                self.partitions.write().unwrap_or_else(|e| e.into_inner()).remove(tp);
+            }
+            existing.stopped();
             info!(target: "state_change", partition = %tp, delete, "stopped replica");
         }
         if delete && self.log_manager.get_log(tp).is_some() {

@@ -15,7 +15,7 @@ use uuid::Uuid;
 use super::KafkaApis;
 use crate::offsets_log::GROUP_METADATA_TOPIC_NAME;
 use crate::partition::LeaderAndIsrState;
-use crate::replica_manager::LeaderAndIsrPartition;
+use crate::replica_manager::{LeaderAndIsrPartition, LeaderAndIsrResult};
 
 fn to_partition(topic: &str, topic_id: Uuid, s: &LeaderAndIsrPartitionState) -> LeaderAndIsrPartition {
     LeaderAndIsrPartition {
@@ -47,7 +47,7 @@ impl KafkaApis {
         match self.replica_manager.become_leader_or_follower(request.controller_epoch, request.broker_epoch, partitions, &live_leaders) {
             Err(e) => response.error_code = e.code(),
             Ok(results) => {
-                let applied = |partition: i32| results.iter().any(|(t, _, p, code)| t == GROUP_METADATA_TOPIC_NAME && *p == partition && *code == odradek_protocol::error_codes::NONE);
+                let applied = |partition: i32| results.iter().any(|r| r.topic == GROUP_METADATA_TOPIC_NAME && r.partition == partition && r.error_code == odradek_protocol::error_codes::NONE);
                 for partition in offsets_partitions.into_iter().filter(|p| applied(*p)) {
                     match self.replica_manager.partition(GROUP_METADATA_TOPIC_NAME, partition) {
                         Some(p) if p.is_leader() => self.group_coordinator.on_elected(partition, p.leader_epoch()),
@@ -55,7 +55,7 @@ impl KafkaApis {
                         None => self.group_coordinator.on_resigned(partition, None),
                     }
                 }
-                for (topic, topic_id, partition, code) in results {
+                for LeaderAndIsrResult { topic, topic_id, partition, error_code: code } in results {
                     let mut err = LeaderAndIsrPartitionError::default();
                     err.topic_name = TopicName(StrBytes::from_string(topic));
                     err.partition_index = partition;

@@ -1,138 +1,86 @@
-//! Produce (key 0), v3–7: append each partition's batch on the leader.
+//! Produce (key 0), v3–7: the wire side of `ReplicaManager::append_records`.
 //!
-//! - `acks` must be −1, 0 or 1 (else INVALID_REQUIRED_ACKS for every partition).
 //! - v0–2 are served (librdkafka's compression feature checks need v0 in range) but only with
 //!   magic-2 batches: a legacy magic-0/1 message set gets UNSUPPORTED_FOR_MESSAGE_FORMAT, where
 //!   Kafka would up-convert it (no client in scope sends one).
-//! - Magic-2 produce data must be exactly one batch per partition (INVALID_RECORD otherwise);
-//!   the log validates the batch (CORRUPT_MESSAGE, MESSAGE_TOO_LARGE, ...) and assigns offsets.
-//! - acks=1 is answered after the local append. acks=−1 first needs an ISR of at least
-//!   `min.insync.replicas` (NOT_ENOUGH_REPLICAS, nothing written), then waits (`DelayedProduce`)
-//!   until the high watermark passes the batch: NONE, or NOT_ENOUGH_REPLICAS_AFTER_APPEND if the
-//!   ISR shrank below `min.insync.replicas` meanwhile, NOT_LEADER_OR_FOLLOWER if leadership moved,
-//!   REQUEST_TIMED_OUT after the request's `timeout_ms`.
+//! - Magic-2 produce data must be exactly one batch per partition (INVALID_RECORD otherwise,
+//!   Kafka's `ProduceRequest` validation); the rest (acks, leadership, `min.insync.replicas`,
+//!   the batch itself, waiting for acks=all) is the replica manager's.
 //! - acks=0 gets no response; if any partition failed, the connection is closed so the client
 //!   notices (Kafka's behaviour).
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
 use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
 use kafka_protocol::messages::{ApiKey, ProduceRequest, ProduceResponse, ResponseKind};
-use odradek_log::BatchHeader;
+use odradek_log::{BatchHeader, TopicPartition};
 use odradek_protocol::error_codes as codes;
-use tokio::sync::Notify;
-use tokio::time::Instant;
-use tracing::debug;
 
 use super::{now_ms, respond, KafkaApis};
-use crate::errors::log_error_code;
 use crate::network::{PendingResponse, Response};
-use crate::partition::Partition;
-
-/// An acks=all partition waiting for its high watermark: where its answer goes in the response,
-/// and the offset the HW must reach.
-struct Waiting {
-    topic: usize,
-    partition: usize,
-    replica: Arc<Partition>,
-    required_offset: i64,
-}
+use crate::purgatory::Delayed;
+use crate::replica_manager::PartitionResponse;
 
 impl KafkaApis {
-    pub(super) fn handle_produce(&self, request: ProduceRequest, version: i16, correlation_id: i32) -> PendingResponse {
-        let timeout_ms = request.timeout_ms;
-        let mut waiting = Vec::new();
+    pub(super) fn handle_produce(self: &Arc<Self>, request: ProduceRequest, version: i16, correlation_id: i32) -> PendingResponse {
         let acks = request.acks;
-        let valid_acks = matches!(acks, -1..=1);
-        let now = now_ms();
-        let mut any_error = false;
-        let mut response = ProduceResponse::default();
+        // Per partition: the records to append, or the error the request's validation gave.
+        let mut partitions: Vec<(TopicPartition, Result<Bytes, i16>)> = Vec::new();
         for topic in request.topic_data {
-            let name = topic.name.0.as_str();
-            let mut topic_response = TopicProduceResponse::default();
-            topic_response.name = topic.name.clone();
             for data in topic.partition_data {
-                let mut part = PartitionProduceResponse::default();
-                part.index = data.index;
-                part.base_offset = -1;
-                part.log_append_time_ms = -1;
-                part.log_start_offset = -1;
                 let records = data.records.unwrap_or_default();
-                part.error_code = if !valid_acks {
-                    codes::INVALID_REQUIRED_ACKS
-                } else if let Err(code) = exactly_one_batch(&records) {
-                    code
-                } else {
-                    match self.replica_manager.partition(name, data.index) {
-                        None => codes::UNKNOWN_TOPIC_OR_PARTITION,
-                        Some(partition) => match partition.append_records_to_leader(&records, acks, now) {
-                            Err(e) => e.code(),
-                            Ok(Err(e)) => {
-                                debug!(partition = %partition.tp, error = %e, "produce rejected");
-                                log_error_code(&e)
-                            }
-                            Ok(Ok(info)) => {
-                                part.base_offset = info.first_offset;
-                                part.log_start_offset = info.log_start_offset;
-                                if acks == -1 {
-                                    let (topic, index) = (response.responses.len(), topic_response.partition_responses.len());
-                                    waiting.push(Waiting { topic, partition: index, replica: Arc::clone(&partition), required_offset: info.last_offset + 1 });
-                                }
-                                codes::NONE
-                            }
-                        },
-                    }
-                };
-                any_error |= part.error_code != codes::NONE;
-                topic_response.partition_responses.push(part);
+                let checked = exactly_one_batch(&records).map(|()| records);
+                partitions.push((TopicPartition::new(topic.name.0.as_str(), data.index), checked));
             }
-            response.responses.push(topic_response);
         }
-        if acks == 0 {
-            return PendingResponse::Ready(if any_error { Response::Close } else { Response::NoResponse });
-        }
-        complete_ready(&mut response, &mut waiting);
-        if waiting.is_empty() {
-            return PendingResponse::Ready(respond(ApiKey::Produce, version, correlation_id, &ResponseKind::Produce(response)));
-        }
-        let deadline = Instant::now() + Duration::from_millis(timeout_ms.max(0) as u64);
-        PendingResponse::Later(Box::pin(async move {
-            loop {
-                // Register before checking so a HW move in between still wakes us.
-                let waiter = Arc::new(Notify::new());
-                for w in &waiting {
-                    w.replica.watchers.watch(&waiter);
-                }
-                complete_ready(&mut response, &mut waiting);
-                if waiting.is_empty() {
-                    break;
-                }
-                tokio::select! {
-                    _ = waiter.notified() => {}
-                    _ = tokio::time::sleep_until(deadline) => {
-                        complete_ready(&mut response, &mut waiting);
-                        for w in waiting.drain(..) {
-                            response.responses[w.topic].partition_responses[w.partition].error_code = codes::REQUEST_TIMED_OUT;
-                        }
-                        break;
-                    }
-                }
+        let entries: Vec<(TopicPartition, Bytes)> = partitions.iter().filter_map(|(tp, r)| r.as_ref().ok().map(|b| (tp.clone(), b.clone()))).collect();
+        let timeout = Duration::from_millis(request.timeout_ms.max(0) as u64);
+        let appended = self.replica_manager.append_records(timeout, acks, entries, now_ms());
+        let answer = move |appended: Vec<(TopicPartition, PartitionResponse)>| {
+            let mut appended = appended.into_iter();
+            let responses: Vec<(TopicPartition, PartitionResponse)> = partitions
+                .into_iter()
+                .map(|(tp, checked)| match checked {
+                    Ok(_) => appended.next().unwrap_or((tp, PartitionResponse::error(codes::UNKNOWN_SERVER_ERROR))),
+                    Err(code) => (tp, PartitionResponse::error(code)),
+                })
+                .collect();
+            if acks == 0 {
+                let any_error = responses.iter().any(|(_, r)| r.error_code != codes::NONE);
+                return if any_error { Response::Close } else { Response::NoResponse };
             }
-            respond(ApiKey::Produce, version, correlation_id, &ResponseKind::Produce(response))
-        }))
+            respond(ApiKey::Produce, version, correlation_id, &ResponseKind::Produce(produce_response(responses)))
+        };
+        match appended {
+            Delayed::Ready(appended) => PendingResponse::Ready(answer(appended)),
+            Delayed::Later(pending) => PendingResponse::Later(Box::pin(async move { answer(pending.await) })),
+        }
     }
 }
 
-/// Answers every waiting partition whose HW has reached its offset (or that can no longer wait).
-fn complete_ready(response: &mut ProduceResponse, waiting: &mut Vec<Waiting>) {
-    waiting.retain(|w| match w.replica.check_enough_replicas_reach_offset(w.required_offset) {
-        None => true,
-        Some(code) => {
-            response.responses[w.topic].partition_responses[w.partition].error_code = code;
-            false
+/// The wire answer, topics in the order they first appear.
+fn produce_response(responses: Vec<(TopicPartition, PartitionResponse)>) -> ProduceResponse {
+    let mut response = ProduceResponse::default();
+    for (tp, r) in responses {
+        let mut part = PartitionProduceResponse::default();
+        part.index = tp.partition;
+        part.error_code = r.error_code;
+        part.base_offset = r.base_offset;
+        part.log_append_time_ms = r.log_append_time_ms;
+        part.log_start_offset = r.log_start_offset;
+        match response.responses.last_mut().filter(|t| t.name.0.as_str() == tp.topic.as_str()) {
+            Some(t) => t.partition_responses.push(part),
+            None => {
+                let mut t = TopicProduceResponse::default();
+                t.name = super::topic_name(&tp.topic);
+                t.partition_responses.push(part);
+                response.responses.push(t);
+            }
         }
-    });
+    }
+    response
 }
 
 const MAGIC_OFFSET: usize = 16;
@@ -171,5 +119,13 @@ mod tests {
         let mut legacy = batch.clone();
         legacy[16] = 1;
         assert_eq!(exactly_one_batch(&legacy), Err(codes::UNSUPPORTED_FOR_MESSAGE_FORMAT));
+    }
+
+    #[test]
+    fn the_answer_groups_partitions_by_topic_in_request_order() {
+        let r = |code| PartitionResponse::error(code);
+        let response = produce_response(vec![(TopicPartition::new("a", 0), r(0)), (TopicPartition::new("a", 1), r(3)), (TopicPartition::new("b", 0), r(0))]);
+        let shape: Vec<(String, Vec<(i32, i16)>)> = response.responses.iter().map(|t| (t.name.0.to_string(), t.partition_responses.iter().map(|p| (p.index, p.error_code)).collect())).collect();
+        assert_eq!(shape, vec![("a".to_string(), vec![(0, 0), (1, 3)]), ("b".to_string(), vec![(0, 0)])]);
     }
 }

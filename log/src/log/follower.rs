@@ -76,7 +76,8 @@ impl Log {
     /// Kafka's `truncateTo`: removes every batch holding an offset ≥ `target_offset`, deleting
     /// whole segments above it. The log end becomes the end of the last batch entirely below the
     /// target (the target itself when it is a batch boundary). Returns whether anything was
-    /// removed: a target at or above the log end is a no-op. A target below the log start
+    /// removed: a target at or above the log end removes no record, only the epoch entries
+    /// starting at or after the log end. A target below the log start
     /// empties the log and restarts it there. The recovery point never stays above the log end.
     /// Leader epoch entries starting at or after the new log end are removed.
     ///
@@ -90,7 +91,12 @@ impl Log {
         self.ensure_open(&state)?;
         // A roll flush finishing later must not lift the recovery point above the new end.
         self.wait_for_background_flushes();
-        if target_offset >= self.end().offset {
+        let log_end = self.end().offset;
+        if target_offset >= log_end {
+            // No record goes, but an epoch entry may start at the log end (this replica led
+            // that epoch and wrote nothing); the leader's log has other epochs there, so drop it
+            // and let the follower ask again about its previous epoch (Kafka's `truncateTo`).
+            lock(&self.leader_epoch_cache).truncate_from_end(log_end)?;
             return Ok(false);
         }
         let segments = self.segments();

@@ -223,3 +223,21 @@ fn a_new_empty_log_writes_no_checkpoint_until_an_epoch_starts() {
     log.append_as_leader(&batch(1, 10, 0), 0, 0).expect("append");
     assert_eq!(checkpoint_text(dir.path()), "0\n1\n0 0\n");
 }
+
+/// KIP-101/279, the trailing-epoch case: a replica that became leader at epoch 5 on log end 100
+/// and wrote nothing has `[(3,0),(5,100)]`. Told to truncate at 100 (its log end), it cuts no
+/// record but must still drop the epoch-5 entry, so its next OffsetForLeaderEpoch asks about
+/// epoch 3 and finds where the leader's epoch 4 began (Kafka's `truncateTo` always truncates the
+/// epoch cache from the log end).
+#[test]
+fn truncating_at_the_log_end_still_drops_trailing_epoch_entries() {
+    let dir = temp_dir();
+    let (log, _) = follower_log(dir.path(), &[(4, 3), (4, 3)], 100);
+    log.assign_epoch_start_offset(5, 8).expect("became leader at epoch 5");
+    assert_eq!(entries(&log), vec![(3, 0), (5, 8)]);
+    assert!(!log.truncate_to(8, 0).expect("truncate"), "no record is removed");
+    assert_eq!(entries(&log), vec![(3, 0)]);
+    assert_eq!(checkpoint_text(dir.path()), "0\n1\n3 0\n");
+    assert!(!log.truncate_to(20, 0).expect("truncate past the end"));
+    assert_eq!((log.log_end_offset(), entries(&log)), (8, vec![(3, 0)]));
+}
