@@ -187,7 +187,14 @@ async fn stop_replica_fences_old_epochs_and_deletes_logs() {
     assert_eq!(code(conn.send(&stop_v1(0), 1).await.unwrap()).0, codes::STALE_CONTROLLER_EPOCH);
     assert_eq!(code(conn.send(&stop_v1(1), 1).await.unwrap()), (0, vec![0]));
     assert!(broker.log_dir().join("b-0").exists(), "stopped without delete keeps the log");
-    assert_eq!(produce(&mut conn, "b", 0, one_batch(), 1).await.unwrap().error_code, codes::UNKNOWN_TOPIC_OR_PARTITION);
+    // ... and the partition (Kafka's `stopPartitions`), so its high watermark stays in
+    // `replication-offset-checkpoint` for the next start.
+    let log_dir = broker.log_dir();
+    drop(conn);
+    let InProcessBroker { handle, dir: _dir } = broker;
+    handle.shutdown().await.unwrap();
+    let checkpoint = std::fs::read_to_string(log_dir.join("replication-offset-checkpoint")).unwrap();
+    assert!(checkpoint.lines().any(|l| l == "b 0 1"), "b-0's high watermark is kept: {checkpoint:?}");
 }
 
 #[tokio::test]

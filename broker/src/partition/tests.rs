@@ -60,3 +60,82 @@ fn a_new_leader_never_advances_the_high_watermark_without_its_followers() {
     let appended = appender.join().expect("no appender saw the high watermark move");
     assert!(appended > 0, "the appender never appended as leader");
 }
+
+/// Review finding 5: an acks=all wait belongs to the leader epoch its batch was written in. Here
+/// the batch at offset 0 (epoch 1) is truncated while this replica follows (epoch 2), and a
+/// different record takes offset 0 when it leads again (epoch 3); the HW then passes offset 0,
+/// but the epoch-1 waiter must answer NOT_LEADER_OR_FOLLOWER, not NONE.
+#[test]
+fn an_acks_all_wait_ends_with_the_leader_epoch_of_its_append() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = partition(dir.path(), state(LOCAL, 1));
+    let first = p.append_records_to_leader(&one_record(), -1, 0).expect("append in epoch 1");
+    let required = first.info.last_offset + 1;
+    assert_eq!((first.leader_epoch, required), (1, 1));
+    assert_eq!(p.check_enough_replicas_reach_offset(required, 1), None, "the followers have not fetched it");
+
+    assert_eq!(p.make_follower(state(2, 2), 0), Transition::Applied);
+    assert!(p.truncate_to(0, 2, 0).expect("truncate as follower"), "the unreplicated record goes");
+    assert_eq!(p.make_leader(state(LOCAL, 3), 0), Transition::Applied);
+    let second = p.append_records_to_leader(&one_record(), -1, 0).expect("append in epoch 3");
+    assert_eq!(second.info.first_offset, 0, "another record at the same offset");
+    for follower in [2, 3] {
+        p.update_follower_fetch_state(follower, 1, 0, 1, 0);
+    }
+    assert_eq!(p.high_watermark(), 1);
+    assert_eq!(p.check_enough_replicas_reach_offset(required, 1), Some(codes::NOT_LEADER_OR_FOLLOWER), "the epoch-1 batch is gone");
+    assert_eq!(p.check_enough_replicas_reach_offset(required, 3), Some(codes::NONE));
+}
+
+/// Followers refuse appends and truncations from any epoch but the one they follow in, and a
+/// leader refuses them altogether (the second fence behind the fetcher's own check).
+#[test]
+fn follower_operations_are_fenced_on_the_leader_epoch() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = partition(dir.path(), state(2, 4));
+    let batch = one_record();
+    assert!(matches!(p.append_records_as_follower(&batch, 0, 3, 0), Err(ReplicaError::Refused(PartitionError::FencedLeaderEpoch))));
+    assert!(matches!(p.append_records_as_follower(&batch, 0, 5, 0), Err(ReplicaError::Refused(PartitionError::UnknownLeaderEpoch))));
+    assert!(p.append_records_as_follower(&batch, 1, 4, 0).expect("same epoch").is_some());
+    assert_eq!((p.log().log_end_offset(), p.high_watermark()), (1, 1));
+    assert_eq!(p.make_leader(state(LOCAL, 5), 0), Transition::Applied);
+    assert!(matches!(p.append_records_as_follower(&batch, 1, 5, 0), Err(ReplicaError::Refused(PartitionError::NotLeaderOrFollower))));
+    assert!(matches!(p.truncate_to(0, 5, 0), Err(ReplicaError::Refused(PartitionError::NotLeaderOrFollower))));
+    assert_eq!(p.log().log_end_offset(), 1);
+}
+
+/// The HW follows the slowest ISR member, and an ISR below `min.insync.replicas` answers
+/// NOT_ENOUGH_REPLICAS before the append (nothing written) and NOT_ENOUGH_REPLICAS_AFTER_APPEND
+/// after it.
+#[test]
+fn acks_all_needs_min_insync_replicas_before_and_after_the_append() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = partition(dir.path(), state(LOCAL, 1));
+    let a = p.append_records_to_leader(&one_record(), -1, 0).expect("ISR 3 ≥ 2");
+    p.update_follower_fetch_state(2, 1, 0, 1, 0);
+    assert_eq!(p.high_watermark(), 0, "broker 3 has not fetched");
+    let shrink = p.maybe_shrink_isr(60_000).expect("3 lags past replica.lag.time.max.ms");
+    assert_eq!(shrink.new_isr, vec![1, 2]);
+    // The controller's answer is what counts: here it committed the leader alone.
+    p.isr_change_completed(1, IsrChangeOutcome::Committed { leader_epoch: 1, isr: vec![1], zk_version: 2 }, 60_000);
+    assert_eq!(p.high_watermark(), 1, "the ISR is the leader alone");
+    assert_eq!(p.check_enough_replicas_reach_offset(a.info.last_offset + 1, 1), Some(codes::NOT_ENOUGH_REPLICAS_AFTER_APPEND));
+    let end = p.log().log_end_offset();
+    assert!(matches!(p.append_records_to_leader(&one_record(), -1, 0), Err(ReplicaError::Refused(PartitionError::NotEnoughReplicas))));
+    assert_eq!(p.log().log_end_offset(), end, "nothing written");
+    assert!(p.append_records_to_leader(&one_record(), 1, 0).is_ok(), "acks=1 is not held to min.insync.replicas");
+}
+
+/// A partition whose topic config is not loaded yet refuses acks=all, whatever its ISR.
+#[test]
+fn acks_all_waits_for_the_topic_config() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tp = TopicPartition::new("t", 0);
+    let log = Arc::new(Log::open(&dir.path().join("t-0"), tp.clone(), LogConfig::default(), None, 0).expect("log"));
+    let settings = PartitionSettings { replica_lag_time_max_ms: 30_000, min_insync_replicas: None, initial_high_watermark: 0 };
+    let p = Partition::new(tp, LOCAL, log, state(LOCAL, 1), settings, DelayedOperations::default(), 0);
+    assert!(matches!(p.append_records_to_leader(&one_record(), -1, 0), Err(ReplicaError::Refused(PartitionError::NotEnoughReplicas))));
+    assert!(p.append_records_to_leader(&one_record(), 1, 0).is_ok());
+    p.apply_topic_config(3, LogConfig::default());
+    assert!(p.append_records_to_leader(&one_record(), -1, 0).is_ok(), "ISR 3 ≥ min.insync.replicas 3");
+}
