@@ -42,3 +42,21 @@ impl InProcessBroker {
         self.dir.path().join("logs")
     }
 }
+
+/// Polls `probe` every 50 ms until it returns `Some`, for at most `timeout`; panics naming
+/// `what` after that.
+#[allow(dead_code)]
+pub async fn eventually<T, F, Fut>(what: &str, timeout: std::time::Duration, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(v) = probe().await {
+            return v;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
