@@ -4,7 +4,7 @@
 //! Each partition that was appended waits for its high watermark to pass the batch's last
 //! offset, in the leader epoch the batch was written in. It completes when every partition has
 //! an answer: NONE; NOT_ENOUGH_REPLICAS_AFTER_APPEND if the ISR is below `min.insync.replicas`
-//! by then; NOT_LEADER_OR_FOLLOWER once this broker stopped leading in that epoch (a waiter
+//! by then; NOT_LEADER_OR_FOLLOWER once this broker stopped leading since that epoch (a waiter
 //! woken after leadership moved away and came back must not answer NONE for a batch the log
 //! may have truncated). At the deadline the partitions still waiting get REQUEST_TIMED_OUT.
 

@@ -146,6 +146,9 @@ struct ReplicaState {
     pending_isr: Option<Vec<i32>>,
     /// Log end offset at the moment this broker became leader for the current epoch.
     leader_epoch_start_offset: i64,
+    /// The leader epoch this broker's current, uninterrupted leadership began in (−1 while it
+    /// follows). Records appended since then cannot have been truncated.
+    leadership_start_epoch: i32,
 }
 
 impl ReplicaState {
@@ -186,7 +189,7 @@ impl Partition {
             tp,
             local_broker_id,
             high_watermark: AtomicI64::new(hw),
-            state: RwLock::new(ReplicaState { state: as_follower, followers: HashMap::new(), pending_isr: None, leader_epoch_start_offset: log.log_end_offset() }),
+            state: RwLock::new(ReplicaState { state: as_follower, followers: HashMap::new(), pending_isr: None, leader_epoch_start_offset: log.log_end_offset(), leadership_start_epoch: -1 }),
             log,
             replica_lag_time_max_ms,
             min_insync_replicas: AtomicI32::new(min_insync_replicas.map_or(0, |n| n.max(1))),
@@ -268,6 +271,9 @@ impl Partition {
             tracing::warn!(partition = %self.tp, error = %e, "cannot record the new leader epoch in leader-epoch-checkpoint");
         }
         s.followers = rules::followers_on_becoming_leader(&s.followers, was_leader, true, &next.replicas, &next.isr, self.local_broker_id, leo, now_ms);
+        if !was_leader {
+            s.leadership_start_epoch = next.leader_epoch;
+        }
         s.state = next;
         s.pending_isr = None;
         info!(target: "state_change", partition = %self.tp, leader_epoch = s.state.leader_epoch, isr = ?s.state.isr, replicas = ?s.state.replicas, log_end_offset = leo, high_watermark = self.high_watermark(), "became leader");
@@ -288,6 +294,7 @@ impl Partition {
         s.state = next;
         s.followers.clear();
         s.pending_isr = None;
+        s.leadership_start_epoch = -1;
         info!(target: "state_change", partition = %self.tp, leader = s.state.leader, leader_epoch = s.state.leader_epoch, "became follower");
         drop(s);
         self.delayed.check_and_complete_all(&self.tp);
@@ -346,11 +353,13 @@ impl Partition {
     /// `checkEnoughReplicasReachOffset` for an acks=all produce written in `append_leader_epoch`:
     /// `None` while the HW is below `required_offset`; then NONE, or
     /// NOT_ENOUGH_REPLICAS_AFTER_APPEND if the ISR is below `min.insync.replicas`;
-    /// NOT_LEADER_OR_FOLLOWER once this replica no longer leads in that epoch (even if it leads
-    /// again later: a record written in an older epoch may have been truncated meanwhile).
+    /// NOT_LEADER_OR_FOLLOWER once this replica has stopped leading since that epoch (even if it
+    /// leads again: as a follower in between it may have truncated the record, and another one
+    /// may hold its offset now). A leader that stayed leader across new epochs (an ISR change
+    /// through LeaderAndIsr) keeps its waiters: it never truncates.
     pub fn check_enough_replicas_reach_offset(&self, required_offset: i64, append_leader_epoch: i32) -> Option<i16> {
         let s = self.read();
-        if s.state.leader != self.local_broker_id || s.state.leader_epoch != append_leader_epoch {
+        if s.state.leader != self.local_broker_id || s.leadership_start_epoch > append_leader_epoch {
             return Some(codes::NOT_LEADER_OR_FOLLOWER);
         }
         if self.high_watermark() < required_offset {

@@ -85,6 +85,9 @@ fn an_acks_all_wait_ends_with_the_leader_epoch_of_its_append() {
     assert_eq!(p.high_watermark(), 1);
     assert_eq!(p.check_enough_replicas_reach_offset(required, 1), Some(codes::NOT_LEADER_OR_FOLLOWER), "the epoch-1 batch is gone");
     assert_eq!(p.check_enough_replicas_reach_offset(required, 3), Some(codes::NONE));
+    // Staying leader into epoch 4 (say the controller shrank the ISR) keeps epoch-3 waiters.
+    assert_eq!(p.make_leader(state(LOCAL, 4), 0), Transition::Applied);
+    assert_eq!(p.check_enough_replicas_reach_offset(required, 3), Some(codes::NONE));
 }
 
 /// Followers refuse appends and truncations from any epoch but the one they follow in, and a
