@@ -196,7 +196,7 @@ mod tests {
     fn answers_follow_fetch_offset_for_timestamp() {
         use OffsetAnswer::{NotFound, OffsetNotAvailable};
         // (timestamp, requester, epoch start, what the time index finds, answer)
-        let table: [(i64, Requester, Option<i64>, Option<(i64, i64)>, OffsetAnswer); 16] = [
+        let table = [
             (LATEST_TIMESTAMP, CONSUMER, Some(4), None, found(-1, 6, Some(5))),
             (LATEST_TIMESTAMP, COMMITTED, Some(6), None, found(-1, 6, Some(5))),
             (LATEST_TIMESTAMP, CONSUMER, Some(8), None, OffsetNotAvailable),
