@@ -169,14 +169,23 @@ async fn alter(admin: &mut AdminClient, entity: Entity, add: BTreeMap<String, St
             let name = id.map(|i| i.to_string()).unwrap_or_default();
             let source = if id.is_some() { 2 } else { 3 };
             let current = describe_resource(admin, BROKER, &name, id).await?;
-            let mut configs: BTreeMap<String, String> =
-                current.iter().filter(|e| e.config_source == source).map(|e| (e.name.to_string(), e.value.as_deref().unwrap_or_default().to_string())).collect();
+            // A sensitive entry is described without its value (`None`): it cannot be sent back.
+            let mut configs: BTreeMap<String, Option<String>> = current
+                .iter()
+                .filter(|e| e.config_source == source)
+                .map(|e| (e.name.to_string(), if e.is_sensitive { None } else { e.value.as_ref().map(|v| v.to_string()) }))
+                .collect();
             let unknown: Vec<&str> = delete.iter().filter(|k| !configs.contains_key(k.as_str())).map(String::as_str).collect();
             anyhow::ensure!(unknown.is_empty(), "Invalid config(s): {}", unknown.join(","));
-            configs.extend(add);
+            configs.extend(add.into_iter().map(|(k, v)| (k, Some(v))));
             for k in &delete {
                 configs.remove(k);
             }
+            // AlterConfigs replaces the whole set: a hidden value would be overwritten with
+            // nothing, so kafka-configs refuses unless the command gives it again.
+            let hidden: Vec<&str> = configs.iter().filter(|(_, v)| v.is_none()).map(|(k, _)| k.as_str()).collect();
+            anyhow::ensure!(hidden.is_empty(), "All sensitive broker config entries must be specified for --alter, missing entries: Set({})", hidden.join(", "));
+            let configs: BTreeMap<String, String> = configs.into_iter().map(|(k, v)| (k, v.unwrap_or_default())).collect();
             let entries = configs.into_iter().map(|(k, v)| AlterableConfig::default().with_name(StrBytes::from_string(k)).with_value(Some(StrBytes::from_string(v)))).collect();
             let request = AlterConfigsRequest::default()
                 .with_resources(vec![AlterConfigsResource::default().with_resource_type(BROKER).with_resource_name(StrBytes::from_string(name.clone())).with_configs(entries)]);

@@ -29,6 +29,7 @@ pub fn check(args: &ConfigsArgs) -> anyhow::Result<Action> {
     let entity = match entity_type {
         "topics" => {
             anyhow::ensure!(!args.entity_default, "--entity-default is not supported for topics");
+            anyhow::ensure!(args.describe || args.entity_name.is_some(), "an entity name must be specified with --alter of topics");
             Entity::Topic(args.entity_name.clone())
         }
         "brokers" => match &args.entity_name {
