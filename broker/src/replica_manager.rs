@@ -379,3 +379,6 @@ impl ReplicaManager {
         codes::NONE
     }
 }
+
+#[cfg(test)]
+mod tests;
