@@ -68,14 +68,14 @@ pub struct PartitionOffsets {
 impl PartitionOffsets {
     fn of(partition: &Partition) -> PartitionOffsets {
         let log = partition.log();
-        let high_watermark = partition.high_watermark();
+        let leadership = partition.leadership();
         PartitionOffsets {
             log_start_offset: log.log_start_offset(),
             log_end_offset: log.log_end_offset(),
-            high_watermark,
-            last_stable_offset: high_watermark,
-            leader_epoch_start_offset: partition.is_leader().then(|| partition.leader_epoch_start_offset()),
-            leader_epoch: partition.leader_epoch(),
+            high_watermark: leadership.high_watermark,
+            last_stable_offset: leadership.high_watermark,
+            leader_epoch_start_offset: leadership.leader_epoch_start_offset,
+            leader_epoch: leadership.leader_epoch,
         }
     }
 }

@@ -137,6 +137,16 @@ pub struct LogReadInfo {
     pub log_end_offset: i64,
 }
 
+/// A consistent view of a partition's leadership (ListOffsets' inputs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Leadership {
+    pub leader_epoch: i32,
+    pub is_leader: bool,
+    /// Where the current epoch began on this leader (`None` on a follower).
+    pub leader_epoch_start_offset: Option<i64>,
+    pub high_watermark: i64,
+}
+
 /// Everything the state lock guards.
 struct ReplicaState {
     state: LeaderAndIsrState,
@@ -211,6 +221,13 @@ impl Partition {
 
     pub fn log(&self) -> &Arc<Log> {
         &self.log
+    }
+
+    /// The leader epoch, leadership, epoch start and HW, read together under the state lock.
+    pub fn leadership(&self) -> Leadership {
+        let s = self.read();
+        let is_leader = s.state.leader == self.local_broker_id;
+        Leadership { leader_epoch: s.state.leader_epoch, is_leader, leader_epoch_start_offset: is_leader.then_some(s.leader_epoch_start_offset), high_watermark: self.high_watermark() }
     }
 
     pub fn state(&self) -> LeaderAndIsrState {
