@@ -8,6 +8,12 @@
 //! entity node is re-read and is the truth, so two quick changes may be applied as one. After a
 //! new ZooKeeper session (watches die with the old one) the watch is registered again and
 //! everything is re-read. After each round, notifications over 15 minutes old are deleted.
+//!
+//! A topic whose node cannot be read (NOAUTH, a node no parser takes, a lost connection) is the
+//! topic's problem alone: the `TopicConfigHandler` retries it in the background and the round
+//! goes on, as Kafka's listener logs a failed notification and moves to the next. (Stopping the
+//! round would hold every later change on this broker, other topics' `min.insync.replicas`
+//! included, behind the one unreadable node.)
 
 use std::sync::Arc;
 
@@ -80,7 +86,7 @@ impl DynamicConfigManager {
         self.broker_changed(ConfigEntityName::DEFAULT).await?;
         self.broker_changed(&self.broker_config.broker_id().to_string()).await?;
         for topic in self.topic_handler.local_topics() {
-            self.topic_changed(&topic).await?;
+            self.topic_changed(&topic).await;
         }
         self.process_notifications().await?;
         Ok(watch)
@@ -96,7 +102,7 @@ impl DynamicConfigManager {
                 continue;
             };
             match notification.entity_path.as_deref().and_then(parse_entity_path) {
-                Some((ConfigType::TOPIC, topic)) => self.topic_changed(topic).await?,
+                Some((ConfigType::TOPIC, topic)) => self.topic_changed(topic).await,
                 Some((ConfigType::BROKER, broker)) => self.broker_changed(broker).await?,
                 Some((other, name)) => debug!(entity_type = other, name, "config change for an entity type this broker does not handle"),
                 None => warn!(notification = %child, "ignoring a config change notification without a valid entity path"),
@@ -121,11 +127,19 @@ impl DynamicConfigManager {
         Ok(())
     }
 
-    async fn topic_changed(&self, topic: &str) -> odradek_zk::Result<()> {
-        let read = self.zk.get_entity_configs_and_stat(ConfigType::TOPIC, topic).await?;
-        info!(topic, overrides = ?read.configs, "topic config changed");
-        self.topic_handler.topic_changed(topic, &read);
-        Ok(())
+    /// Re-reads `topic`'s node and applies it to the local partitions; a failed read is handed
+    /// to the handler's background retry.
+    async fn topic_changed(&self, topic: &str) {
+        match self.zk.get_entity_configs_and_stat(ConfigType::TOPIC, topic).await {
+            Ok(read) => {
+                info!(topic, overrides = ?read.configs, "topic config changed");
+                self.topic_handler.topic_changed(topic, &read);
+            }
+            Err(e) => {
+                warn!(topic, error = %e, "cannot read the topic's config; retrying it in the background");
+                self.topic_handler.reread(topic);
+            }
+        }
     }
 
     /// `BrokerConfigHandler`: `<default>` and this broker's id; other ids are ignored.

@@ -6,7 +6,8 @@
 //! partition refuses acks=all until then), a change notification for the topic, and a change of
 //! the dynamic broker defaults. All three go through [`TopicConfigHandler`]'s one lock, and a
 //! read is applied only if its znode `mzxid` is at least the one already applied to that
-//! partition.
+//! partition. A notification whose read fails is retried here in the background
+//! ([`TopicConfigHandler::reread`]), so one unreadable topic never holds up the others.
 //!
 //! Invariant: an older read of `/config/topics/<t>` never overwrites a newer one on a
 //! partition (reads are ordered by the znode's mzxid, compared and applied under one lock).
@@ -54,11 +55,14 @@ pub struct TopicConfigHandler {
     zk: KafkaZkClient,
     broker_config: Arc<DynamicBrokerConfig>,
     partitions: Mutex<HashMap<TopicPartition, Applied>>,
+    /// Topics being re-read by [`TopicConfigHandler::reread`], each with whether another read
+    /// was asked for since its current one began. Never locked together with `partitions`.
+    rereads: Mutex<HashMap<String, bool>>,
 }
 
 impl TopicConfigHandler {
     pub fn new(zk: KafkaZkClient, broker_config: Arc<DynamicBrokerConfig>) -> TopicConfigHandler {
-        TopicConfigHandler { zk, broker_config, partitions: Mutex::new(HashMap::new()) }
+        TopicConfigHandler { zk, broker_config, partitions: Mutex::new(HashMap::new()), rereads: Mutex::new(HashMap::new()) }
     }
 
     /// Registers a new partition and reads its topic's config in the background, retrying with
@@ -85,6 +89,53 @@ impl TopicConfigHandler {
                     }
                     Err(e) => {
                         warn!(topic = %topic, error = %e, retry_in_ms = backoff.as_millis() as u64, "cannot read the topic's config; acks=all waits for it");
+                        tokio::time::sleep(backoff).await;
+                        backoff = (backoff * 2).min(MAX_BACKOFF);
+                    }
+                }
+            }
+        });
+    }
+
+    /// A read of `topic`'s node failed (for a change notification or a resync): reads it again
+    /// in the background, with backoff, until a read succeeds or no local partition of the topic
+    /// is left, and applies it to every local partition. One task per topic; asking while it
+    /// runs makes it read once more, so a change made after its read began is never missed.
+    pub fn reread(self: &Arc<Self>, topic: &str) {
+        {
+            let mut rereads = self.rereads();
+            if let Some(again) = rereads.get_mut(topic) {
+                *again = true;
+                return;
+            }
+            rereads.insert(topic.to_string(), false);
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            warn!(topic, "no runtime to read the topic's config on");
+            self.rereads().remove(topic);
+            return;
+        };
+        let (handler, topic) = (Arc::clone(self), topic.to_string());
+        runtime.spawn(async move {
+            let mut backoff = INITIAL_BACKOFF;
+            loop {
+                if handler.live_partitions(|tp| tp.topic == topic).is_empty() {
+                    handler.rereads().remove(&topic);
+                    return;
+                }
+                handler.rereads().insert(topic.clone(), false);
+                match handler.zk.get_entity_configs_and_stat(ConfigType::TOPIC, &topic).await {
+                    Ok(read) => {
+                        handler.topic_changed(&topic, &read);
+                        let mut rereads = handler.rereads();
+                        if rereads.get(&topic) != Some(&true) {
+                            rereads.remove(&topic);
+                            return;
+                        }
+                        backoff = INITIAL_BACKOFF;
+                    }
+                    Err(e) => {
+                        warn!(topic = %topic, error = %e, retry_in_ms = backoff.as_millis() as u64, "cannot read the topic's config; its partitions keep their current one");
                         tokio::time::sleep(backoff).await;
                         backoff = (backoff * 2).min(MAX_BACKOFF);
                     }
@@ -152,6 +203,10 @@ impl TopicConfigHandler {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<TopicPartition, Applied>> {
         self.partitions.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn rereads(&self) -> std::sync::MutexGuard<'_, HashMap<String, bool>> {
+        self.rereads.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
