@@ -224,7 +224,9 @@ fn odradek_configs_describes_and_alters_topics_and_brokers() -> anyhow::Result<(
     let cli = Cli { binary: odradek_binary()?, bootstrap: cluster.bootstrap() };
     let topic = unique_topic("cli-configs");
     zk.create_topic(&topic, &[(0, vec![1, 2, 3])].into_iter().collect())?;
-    cluster.wait_for_leaders(1, &topic, 1, &BROKERS, PROPAGATION)?;
+    for via in BROKERS {
+        cluster.wait_for_leaders(via, &topic, 1, &BROKERS, PROPAGATION)?;
+    }
     let t = ["--entity-type", "topics", "--entity-name", topic.as_str()];
     let with = |extra: &[&'static str]| -> Vec<&str> { t.iter().copied().chain(extra.iter().copied()).collect() };
 
