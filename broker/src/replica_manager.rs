@@ -367,7 +367,7 @@ impl ReplicaManager {
             if delete {
                 self.partitions.write().unwrap_or_else(|e| e.into_inner()).remove(tp);
             }
-            existing.stopped();
+            existing.stopped(delete);
             info!(target: "state_change", partition = %tp, delete, "stopped replica");
         }
         if delete && self.log_manager.get_log(tp).is_some() {

@@ -179,6 +179,8 @@ pub struct Partition {
     min_insync_replicas: AtomicI32,
     /// The purgatories this partition's changes may complete.
     delayed: DelayedOperations,
+    /// Set once StopReplica deleted the partition: waiters answer NOT_LEADER_OR_FOLLOWER.
+    deleted: std::sync::atomic::AtomicBool,
 }
 
 /// How a LeaderAndIsr transition went.
@@ -204,6 +206,7 @@ impl Partition {
             replica_lag_time_max_ms,
             min_insync_replicas: AtomicI32::new(min_insync_replicas.map_or(0, |n| n.max(1))),
             delayed,
+            deleted: std::sync::atomic::AtomicBool::new(false),
         };
         if initial.leader == local_broker_id {
             p.make_leader(initial, now_ms);
@@ -376,7 +379,7 @@ impl Partition {
     /// through LeaderAndIsr) keeps its waiters: it never truncates.
     pub fn check_enough_replicas_reach_offset(&self, required_offset: i64, append_leader_epoch: i32) -> Option<i16> {
         let s = self.read();
-        if s.state.leader != self.local_broker_id || s.leadership_start_epoch > append_leader_epoch {
+        if s.state.leader != self.local_broker_id || s.leadership_start_epoch > append_leader_epoch || self.deleted.load(Ordering::Acquire) {
             return Some(codes::NOT_LEADER_OR_FOLLOWER);
         }
         if self.high_watermark() < required_offset {
@@ -527,8 +530,13 @@ impl Partition {
         Ok(())
     }
 
-    /// The partition stopped being served here (StopReplica): parked requests re-check.
-    pub fn stopped(&self) {
+    /// The partition stopped being served here (StopReplica), and was deleted if `deleted`:
+    /// parked requests re-check (a deleted partition's acks=all waiters answer
+    /// NOT_LEADER_OR_FOLLOWER, as Kafka's `DelayedProduce` does for a partition that is gone).
+    pub fn stopped(&self, deleted: bool) {
+        if deleted {
+            self.deleted.store(true, Ordering::Release);
+        }
         self.delayed.check_and_complete_all(&self.tp);
     }
 }

@@ -142,3 +142,16 @@ fn acks_all_waits_for_the_topic_config() {
     p.apply_topic_config(3, LogConfig::default());
     assert!(p.append_records_to_leader(&one_record(), -1, 0).is_ok(), "ISR 3 ≥ min.insync.replicas 3");
 }
+
+/// A partition deleted by StopReplica ends its acks=all waits instead of letting them time out.
+#[test]
+fn deleting_a_partition_ends_its_acks_all_waits() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = partition(dir.path(), state(LOCAL, 1));
+    let append = p.append_records_to_leader(&one_record(), -1, 0).expect("append");
+    let required = append.info.last_offset + 1;
+    p.stopped(false);
+    assert_eq!(p.check_enough_replicas_reach_offset(required, 1), None, "stopped without delete: still waiting");
+    p.stopped(true);
+    assert_eq!(p.check_enough_replicas_reach_offset(required, 1), Some(codes::NOT_LEADER_OR_FOLLOWER));
+}
