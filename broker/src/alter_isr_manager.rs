@@ -21,7 +21,8 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tracing::{debug, warn};
 
-use crate::api::{now_ms, topic_name};
+use odradek_log::now_ms;
+use odradek_protocol::topic_name;
 use crate::metadata_cache::MetadataCache;
 use crate::partition::{IsrChange, IsrChangeOutcome};
 use crate::replica_manager::ReplicaManager;

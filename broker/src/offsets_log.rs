@@ -20,7 +20,7 @@ use odradek_coordinator::{OffsetsLog, OffsetsRecord};
 use odradek_log::{BatchHeader, TopicPartition};
 use odradek_protocol::error_codes as codes;
 
-use crate::api::now_ms;
+use odradek_log::now_ms;
 use crate::metadata_cache::MetadataCache;
 use crate::partition::Partition;
 use crate::replica_manager::ReplicaManager;

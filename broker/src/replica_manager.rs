@@ -25,7 +25,7 @@ use tokio::sync::mpsc;
 use tracing::{info, warn};
 use uuid::Uuid;
 
-use crate::api::now_ms;
+use odradek_log::now_ms;
 use crate::errors::log_error_code;
 use crate::partition::{IsrChange, LeaderAndIsrState, Partition, PartitionSettings, Transition};
 use crate::purgatory::DelayedOperations;

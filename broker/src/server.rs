@@ -21,7 +21,8 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
-use crate::api::{now_ms, KafkaApis};
+use crate::api::KafkaApis;
+use odradek_log::now_ms;
 use crate::config::KafkaConfig;
 use crate::controlled_shutdown::{controlled_shutdown, ControlledShutdownSettings};
 use crate::dynamic_config::{load_dynamic_broker_configs, ConfigAdmin, DynamicBrokerConfig, DynamicConfigManager, TopicConfigHandler};

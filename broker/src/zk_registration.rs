@@ -38,7 +38,7 @@ pub fn broker_info(broker_id: i32, endpoints: Vec<EndPoint>) -> BrokerInfo {
         rack: None,
         jmx_port: -1,
         features: Default::default(),
-        timestamp_ms: crate::api::now_ms(),
+        timestamp_ms: odradek_log::now_ms(),
     }
 }
 

@@ -88,7 +88,7 @@ impl Leader {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_timestamp_lookup_never_finds_a_record_at_or_above_the_high_watermark() -> anyhow::Result<()> {
     let leader = Leader::start().await?;
-    let before = odradek_broker::api::now_ms();
+    let before = odradek_log::now_ms();
     assert_eq!(leader.append(3).await?, 0);
 
     for version in [1, 5] {
@@ -113,7 +113,7 @@ async fn a_timestamp_lookup_never_finds_a_record_at_or_above_the_high_watermark(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_leader_whose_high_watermark_lags_its_epoch_start_answers_offset_not_available() -> anyhow::Result<()> {
     let leader = Leader::start().await?;
-    let before = odradek_broker::api::now_ms();
+    let before = odradek_log::now_ms();
     assert_eq!(leader.append(3).await?, 0);
     // Epoch 1 starts at the log end, 3, while the HW is still 0.
     leader.lead(1, &[1, 2]).await?;

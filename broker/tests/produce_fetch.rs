@@ -185,10 +185,10 @@ async fn list_offsets_earliest_latest_and_by_timestamp() {
     let broker = InProcessBroker::start(0, &[]).await.unwrap();
     create_topic(broker.addr(), 0, "t", 1).await.unwrap();
     let mut conn = Connection::connect(broker.addr()).await.unwrap();
-    let t0 = odradek_broker::api::now_ms();
+    let t0 = odradek_log::now_ms();
     produce(&mut conn, "t", 0, batch(0..5), 1).await.unwrap();
     tokio::time::sleep(Duration::from_millis(20)).await;
-    let t1 = odradek_broker::api::now_ms();
+    let t1 = odradek_log::now_ms();
     produce(&mut conn, "t", 0, batch(5..9), 1).await.unwrap();
 
     let list = |ts: i64| {

@@ -45,7 +45,7 @@ pub use config::{CleanupPolicy, LogConfig};
 pub use epoch::{EpochEntry, LeaderEpochCheckpointFile, LeaderEpochFileCache};
 pub use error::LogError;
 pub use log::{FetchDataInfo, FileSlice, Log, LogAppendInfo, TimestampOffset};
-pub use manager::{LogManager, MetaProperties};
+pub use manager::{now_ms, LogManager, MetaProperties};
 
 /// A topic and partition, Kafka's `TopicPartition`. Displays as `topic-partition`, the log dir name.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -51,7 +51,8 @@ pub struct LogManager {
     cleaner_checkpoints: Mutex<HashMap<TopicPartition, i64>>,
 }
 
-fn now_ms() -> i64 {
+/// Milliseconds since the Unix epoch (the broker's wall clock for log timestamps and tasks).
+pub fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
 

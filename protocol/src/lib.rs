@@ -22,3 +22,8 @@ pub use versions::{is_supported, supported_range, SUPPORTED_APIS};
 
 /// Bytes of the int32 size prefix that frames every request and response.
 pub const FRAME_SIZE_BYTES: usize = 4;
+
+/// A `TopicName` for a request or response body.
+pub fn topic_name(name: &str) -> kafka_protocol::messages::TopicName {
+    kafka_protocol::messages::TopicName(kafka_protocol::protocol::StrBytes::from_string(name.to_string()))
+}

@@ -207,12 +207,5 @@ pub(crate) fn respond_later(
     PendingResponse::Later(Box::pin(async move { respond(api_key, version, correlation_id, &work.await) }))
 }
 
-/// A topic name for a response.
-pub(crate) fn topic_name(name: &str) -> kafka_protocol::messages::TopicName {
-    kafka_protocol::messages::TopicName(kafka_protocol::protocol::StrBytes::from_string(name.to_string()))
-}
-
-/// Milliseconds since the Unix epoch.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
-}
+pub(crate) use odradek_log::now_ms;
+pub(crate) use odradek_protocol::topic_name;

@@ -26,7 +26,7 @@ use tracing::{debug, info, warn};
 use super::broker_configs::{DynamicBrokerConfig, Layer};
 use super::notification::{is_obsolete, new_notifications, parse_entity_path};
 use super::topic_config_handler::TopicConfigHandler;
-use crate::api::now_ms;
+use odradek_log::now_ms;
 
 pub struct DynamicConfigManager {
     zk: KafkaZkClient,

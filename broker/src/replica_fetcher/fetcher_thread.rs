@@ -21,7 +21,8 @@ use tracing::{debug, info, warn};
 
 use super::truncation::offset_truncation_state;
 use super::{complete_batches, FetcherConfig, PartitionFetchState, PartitionStates, ReplicaFetchState};
-use crate::api::{now_ms, topic_name};
+use odradek_log::now_ms;
+use odradek_protocol::topic_name;
 use crate::partition::ReplicaError;
 
 /// The Fetch version followers send: the highest served (v12, flexible with diverging epochs, is

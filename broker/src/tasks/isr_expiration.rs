@@ -7,7 +7,7 @@ use std::sync::Arc;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::api::now_ms;
+use odradek_log::now_ms;
 use crate::replica_manager::ReplicaManager;
 
 pub fn start(replica_manager: Arc<ReplicaManager>, replica_lag_time_max_ms: i64, shutdown: watch::Receiver<bool>) -> Option<JoinHandle<()>> {

@@ -8,7 +8,7 @@ use odradek_log::LogManager;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::api::now_ms;
+use odradek_log::now_ms;
 
 pub fn start(log_manager: Arc<LogManager>, interval_ms: i64, shutdown: watch::Receiver<bool>) -> Option<JoinHandle<()>> {
     super::periodic("log-flusher", interval_ms, shutdown, move || log_manager.flush_dirty_logs(now_ms()).map_err(|e| e.to_string()))
