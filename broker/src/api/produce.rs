@@ -39,6 +39,8 @@ impl KafkaApis {
         let timeout = Duration::from_millis(request.timeout_ms.max(0) as u64);
         let appended = self.replica_manager.append_records(timeout, acks, entries, now_ms());
         let answer = move |appended: Vec<(TopicPartition, PartitionResponse)>| {
+            // `append_records` answers every entry, in order: the n-th answer is the n-th
+            // partition that passed the request's validation.
             let mut appended = appended.into_iter();
             let responses: Vec<(TopicPartition, PartitionResponse)> = partitions
                 .into_iter()

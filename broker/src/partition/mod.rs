@@ -29,7 +29,7 @@
 //! then `state`, then the log's own locks.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI32, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use odradek_log::{FetchDataInfo, Log, LogAppendInfo, LogConfig, LogError, TopicPartition};
@@ -180,7 +180,7 @@ pub struct Partition {
     /// The purgatories this partition's changes may complete.
     delayed: DelayedOperations,
     /// Set once StopReplica deleted the partition: waiters answer NOT_LEADER_OR_FOLLOWER.
-    deleted: std::sync::atomic::AtomicBool,
+    deleted: AtomicBool,
 }
 
 /// How a LeaderAndIsr transition went.
@@ -206,7 +206,7 @@ impl Partition {
             replica_lag_time_max_ms,
             min_insync_replicas: AtomicI32::new(min_insync_replicas.map_or(0, |n| n.max(1))),
             delayed,
-            deleted: std::sync::atomic::AtomicBool::new(false),
+            deleted: AtomicBool::new(false),
         };
         if initial.leader == local_broker_id {
             p.make_leader(initial, now_ms);
@@ -290,7 +290,7 @@ impl Partition {
         if let Err(e) = self.log.assign_epoch_start_offset(next.leader_epoch, leo) {
             tracing::warn!(partition = %self.tp, error = %e, "cannot record the new leader epoch in leader-epoch-checkpoint");
         }
-        s.followers = rules::followers_on_becoming_leader(&s.followers, was_leader, true, &next.replicas, &next.isr, self.local_broker_id, leo, now_ms);
+        s.followers = rules::followers_on_becoming_leader(&s.followers, was_leader, &next.replicas, &next.isr, self.local_broker_id, leo, now_ms);
         if !was_leader {
             s.leadership_start_epoch = next.leader_epoch;
         }

@@ -81,14 +81,13 @@ pub fn can_join_isr(follower_log_end_offset: i64, high_watermark: i64, leader_ep
     follower_log_end_offset >= high_watermark && follower_log_end_offset >= leader_epoch_start_offset
 }
 
-/// `makeLeader`'s follower set. A broker that was not leader starts with every follower unknown
-/// (their log ends are learnt from their next fetches); one that stays leader keeps what it
-/// knows. A new leader epoch resets caught-up times: ISR members count as caught up now, the
-/// others never were, and each fetch is measured against the epoch's start offset.
+/// `makeLeader`'s follower set for a new leader epoch. A broker that was not leader starts with
+/// every follower unknown (their log ends are learnt from their next fetches); one that stays
+/// leader keeps the log ends it knows. Caught-up times restart: ISR members count as caught up
+/// now, the others never were, and each fetch is measured against the epoch's start offset.
 pub fn followers_on_becoming_leader(
     previous: &HashMap<i32, FollowerState>,
     was_leader: bool,
-    new_epoch: bool,
     replicas: &[i32],
     isr: &[i32],
     local: i32,
@@ -101,11 +100,9 @@ pub fn followers_on_becoming_leader(
         .map(|&r| {
             let caught_up = if isr.contains(&r) { now_ms } else { 0 };
             let mut f = previous.get(&r).copied().filter(|_| was_leader).unwrap_or(FollowerState::unknown(caught_up));
-            if new_epoch {
-                f.last_fetch_leader_log_end_offset = leader_epoch_start_offset;
-                f.last_fetch_time_ms = now_ms;
-                f.last_caught_up_time_ms = caught_up;
-            }
+            f.last_fetch_leader_log_end_offset = leader_epoch_start_offset;
+            f.last_fetch_time_ms = now_ms;
+            f.last_caught_up_time_ms = caught_up;
             (r, f)
         })
         .collect()
@@ -186,16 +183,13 @@ mod tests {
     fn becoming_leader_resets_followers_as_kafka_does() {
         let known: HashMap<i32, FollowerState> = [(2, follower(40, 10)), (3, follower(35, 10))].into();
         // A new leader knows nothing of its followers; ISR members count as caught up now.
-        let fresh = followers_on_becoming_leader(&known, false, true, &[1, 2, 3], &[1, 2], 1, 50, 900);
+        let fresh = followers_on_becoming_leader(&known, false, &[1, 2, 3], &[1, 2], 1, 50, 900);
         assert_eq!(fresh[&2], FollowerState { last_fetch_leader_log_end_offset: 50, last_fetch_time_ms: 900, ..FollowerState::unknown(900) });
         assert_eq!(fresh[&3].last_caught_up_time_ms, 0);
         assert_eq!(fresh.len(), 2, "only the other replicas");
         // A leader staying leader in a new epoch keeps the log ends it knows.
-        let kept = followers_on_becoming_leader(&known, true, true, &[1, 2, 3, 4], &[1, 2, 3], 1, 50, 900);
+        let kept = followers_on_becoming_leader(&known, true, &[1, 2, 3, 4], &[1, 2, 3], 1, 50, 900);
         assert_eq!((kept[&2].log_end_offset, kept[&3].log_end_offset, kept[&4].log_end_offset), (40, 35, UNKNOWN_OFFSET));
         assert_eq!(kept[&3].last_caught_up_time_ms, 900);
-        // Same epoch (only the replica set changed): nothing is reset.
-        let same = followers_on_becoming_leader(&known, true, false, &[1, 2, 3], &[1, 2, 3], 1, 50, 900);
-        assert_eq!(same[&2], known[&2]);
     }
 }

@@ -19,7 +19,7 @@ use tracing::debug;
 use super::ReplicaManager;
 use crate::delayed_produce::{AcksWait, DelayedProduce, ProducePartitionStatus};
 use crate::errors::PartitionError;
-use crate::purgatory::Delayed;
+use crate::purgatory::{Delayed, DelayedOperation};
 
 /// One partition's answer to a produce (Kafka's `ProduceResponse.PartitionResponse`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,7 +53,7 @@ impl ReplicaManager {
         let statuses: Vec<ProducePartitionStatus> = entries.into_iter().map(|(tp, records)| self.append_to_local_log(tp, &records, required_acks, now_ms)).collect();
         let delayed = DelayedProduce { statuses };
         if required_acks != -1 {
-            return Delayed::Ready(delayed.on_complete_now());
+            return Delayed::Ready(delayed.on_complete());
         }
         let deadline = Instant::now() + timeout;
         self.delayed.produce.try_complete_else_watch(delayed, deadline)
@@ -76,12 +76,5 @@ impl ReplicaManager {
                 ProducePartitionStatus { tp, response: PartitionResponse::error(e.code()), acks_pending: false, wait: None }
             }
         }
-    }
-}
-
-impl DelayedProduce {
-    /// The answers of an acks 0/1 produce: what the appends said.
-    fn on_complete_now(self) -> Vec<(TopicPartition, PartitionResponse)> {
-        self.statuses.into_iter().map(|s| (s.tp, s.response)).collect()
     }
 }

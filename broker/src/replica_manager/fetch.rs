@@ -18,7 +18,7 @@ use tokio::time::Instant;
 
 use super::ReplicaManager;
 use crate::delayed_fetch::DelayedFetch;
-use crate::partition::{FetchIsolation, ReplicaError};
+use crate::partition::{FetchIsolation, Partition, ReplicaError};
 use crate::purgatory::Delayed;
 
 /// The request-wide part of a fetch (Kafka's `FetchParams`).
@@ -66,16 +66,16 @@ pub struct LogReadResults {
     pub partitions: Vec<FetchPartitionData>,
     pub bytes: usize,
     pub any_error: bool,
-    /// Per partition, the leader's log end at the read when it succeeded (for the follower's
-    /// fetch state).
-    log_end_offsets: Vec<Option<i64>>,
+    /// Per partition, the partition read and the leader's log end at the read, when it
+    /// succeeded (for the follower's fetch state, without looking the partition up again).
+    read_from: Vec<Option<(Arc<Partition>, i64)>>,
 }
 
 impl LogReadResults {
     fn push_error(&mut self, error_code: i16) {
         self.any_error = true;
         self.partitions.push(FetchPartitionData { error_code, high_watermark: -1, log_start_offset: -1, records: None });
-        self.log_end_offsets.push(None);
+        self.read_from.push(None);
     }
 }
 
@@ -99,7 +99,7 @@ impl ReplicaManager {
     pub(crate) fn read_from_local_log(&self, params: &FetchParams, partitions: &[FetchPartitionRequest]) -> LogReadResults {
         let mut budget = params.max_bytes;
         let mut min_one_message = true;
-        let mut read = LogReadResults { partitions: Vec::with_capacity(partitions.len()), bytes: 0, any_error: false, log_end_offsets: Vec::with_capacity(partitions.len()) };
+        let mut read = LogReadResults { partitions: Vec::with_capacity(partitions.len()), bytes: 0, any_error: false, read_from: Vec::with_capacity(partitions.len()) };
         for p in partitions {
             let max_bytes = (p.partition_max_bytes.max(0) as usize).min(budget) as u32;
             let Some(partition) = self.get_partition(&p.tp) else {
@@ -116,14 +116,14 @@ impl ReplicaManager {
                         min_one_message = false;
                     }
                     read.partitions.push(FetchPartitionData { error_code: codes::NONE, high_watermark: info.high_watermark, log_start_offset: info.log_start_offset, records });
-                    read.log_end_offsets.push(Some(info.log_end_offset));
+                    read.read_from.push(Some((Arc::clone(&partition), info.log_end_offset)));
                 }
                 Err(ReplicaError::Log(LogError::OffsetOutOfRange { .. })) => {
                     // The client learns the valid range from the answer's offsets. A follower
                     // beyond our log end has diverged and is not counted as caught up.
                     read.any_error = true;
                     read.partitions.push(FetchPartitionData { error_code: codes::OFFSET_OUT_OF_RANGE, high_watermark: partition.high_watermark(), log_start_offset: partition.log().log_start_offset(), records: None });
-                    read.log_end_offsets.push(None);
+                    read.read_from.push(None);
                 }
                 Err(e) => read.push_error(e.code()),
             }
@@ -134,8 +134,8 @@ impl ReplicaManager {
     /// `updateFollowerFetchState`: every partition read without error records the follower's
     /// fetch; ISR expansions go to the controller.
     fn update_follower_fetch_state(&self, replica_id: i32, partitions: &[FetchPartitionRequest], read: &LogReadResults, now_ms: i64) {
-        for (p, log_end_offset) in partitions.iter().zip(&read.log_end_offsets) {
-            let (Some(log_end_offset), Some(partition)) = (log_end_offset, self.get_partition(&p.tp)) else { continue };
+        for (p, read_from) in partitions.iter().zip(&read.read_from) {
+            let Some((partition, log_end_offset)) = read_from else { continue };
             if let Some(change) = partition.update_follower_fetch_state(replica_id, p.fetch_offset, p.log_start_offset, *log_end_offset, now_ms) {
                 self.submit_isr_change(change);
             }
