@@ -43,6 +43,10 @@ pub struct FetchPartition<R> {
     /// `(producer_id, first_offset)`; `None` encodes as a null array.
     pub aborted_transactions: Option<Vec<(i64, i64)>>,
     pub preferred_read_replica: i32,
+    /// v12+ (tagged field 0): the leader's `(epoch, end_offset)` for a follower whose
+    /// `last_fetched_epoch` diverges from the leader's log (KIP-595 truncation on fetch);
+    /// `None` leaves the tag out. Ignored below v12.
+    pub diverging_epoch: Option<(i32, i64)>,
     /// `None` encodes as empty records (length 0): Kafka 2.8 answers partitions without data,
     /// errors included, with `MemoryRecords.EMPTY`, never with null records.
     pub records: Option<R>,
@@ -165,6 +169,7 @@ mod tests {
             log_start_offset: 3,
             aborted_transactions: aborted,
             preferred_read_replica: -1,
+            diverging_epoch: None,
             records: records.map(Bytes::from_static),
         };
         ZeroCopyFetchResponse {

@@ -89,13 +89,12 @@ mod tests {
         for (key, v) in [(ApiKey::Produce, 3), (ApiKey::Fetch, 4), (ApiKey::ListOffsets, 1), (ApiKey::ApiVersions, 0), (ApiKey::Metadata, 1)] {
             assert!(is_supported(key, v), "{key:?} v{v}");
         }
-        assert!(!is_supported(ApiKey::Fetch, 12), "flexible Fetch needs its own zero-copy encoding");
         // librdkafka < 2.11.1 compresses gzip/snappy/lz4 only with these in range.
         assert!(is_supported(ApiKey::Produce, 0) && is_supported(ApiKey::FindCoordinator, 0));
     }
 
     #[test]
-    fn group_versions_old_librdkafka_checks_are_inside_and_stop_before_flexible() {
+    fn group_versions_old_librdkafka_checks_are_inside() {
         // kafka-clients.md §0: kcat -G needs these exact versions in range.
         for (key, v) in [
             (ApiKey::FindCoordinator, 0),
@@ -111,29 +110,14 @@ mod tests {
         }
         // aiokafka implements only OffsetCommit 2-3 and OffsetFetch 1-3.
         assert!(is_supported(ApiKey::OffsetCommit, 3) && is_supported(ApiKey::OffsetFetch, 3));
-        for (key, flexible) in [
-            (ApiKey::JoinGroup, 6),
-            (ApiKey::SyncGroup, 4),
-            (ApiKey::Heartbeat, 4),
-            (ApiKey::LeaveGroup, 4),
-            (ApiKey::OffsetCommit, 8),
-            (ApiKey::OffsetFetch, 6),
-            (ApiKey::ListGroups, 3),
-            (ApiKey::DescribeGroups, 5),
-            (ApiKey::DeleteGroups, 2),
-        ] {
-            assert!(is_supported(key, flexible - 1) && !is_supported(key, flexible), "{key:?} stops before v{flexible}");
-        }
     }
 
     #[test]
-    fn admin_versions_every_client_uses_are_inside_and_stop_before_flexible() {
+    fn admin_versions_every_client_uses_are_inside() {
         // kafka-clients.md §4.3: CreateTopics 3 and DeleteTopics 1 and 3 are what every client can use.
         for (key, v) in [(ApiKey::CreateTopics, 3), (ApiKey::CreateTopics, 4), (ApiKey::DeleteTopics, 1), (ApiKey::DeleteTopics, 3)] {
             assert!(is_supported(key, v), "{key:?} v{v}");
         }
-        assert!(!is_supported(ApiKey::CreateTopics, 5), "v5 is flexible");
-        assert!(!is_supported(ApiKey::DeleteTopics, 4), "v4 is flexible");
         // A 2.8 broker sends ControlledShutdown v3 (IBP >= 2.4-IV1).
         assert!(is_supported(ApiKey::ControlledShutdown, 3) && is_supported(ApiKey::ControlledShutdown, 0));
     }

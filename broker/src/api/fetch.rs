@@ -67,6 +67,7 @@ fn fetch_response(request: &FetchRequest, data: Vec<FetchPartitionData>, read_co
                 log_start_offset: d.log_start_offset,
                 aborted_transactions: (read_committed && d.error_code == codes::NONE).then(Vec::new),
                 preferred_read_replica: -1,
+                diverging_epoch: None,
                 records: d.records.map(SegmentRegion),
             });
         }
