@@ -2,6 +2,8 @@
 # Installs what the test suite needs beyond the Rust toolchain, idempotently and quickly when it is
 # already there:
 #   * kcat (Debian's, built on librdkafka 2.0.2) and librdkafka-dev: the interop tests drive kcat;
+#   * golang-go with Debian's segmentio/kafka-go 0.2.1 and Shopify/sarama 1.22.1 sources: the Go
+#     interop programs of tests/interop/go (built by the tests in GOPATH mode);
 #   * python3-venv, then <repo>/.venv with the two Python clients the interop tests drive, pinned to
 #     the versions shared/reference/kafka-clients.md was checked with;
 #   * Debian's zookeeper package (ZooKeeper 3.8): scripts/zookeeper.sh runs the 3-node ensembles
@@ -38,6 +40,9 @@ missing=()
 if [ "$MODE" = all ]; then
     command -v kcat >/dev/null 2>&1 || missing+=(kcat)
     dpkg-query -W -f='${Status}' librdkafka-dev 2>/dev/null | grep -q 'install ok installed' || missing+=(librdkafka-dev)
+    for go_package in golang-go golang-github-segmentio-kafka-go-dev golang-github-shopify-sarama-dev; do
+        dpkg-query -W -f='${Status}' "$go_package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$go_package")
+    done
     command -v python3 >/dev/null 2>&1 || missing+=(python3)
     # Debian's python3 ships venv without ensurepip; python3-venv adds it.
     if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then missing+=(python3-venv); fi

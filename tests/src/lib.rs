@@ -16,6 +16,7 @@ pub mod broker_process;
 pub mod chaos;
 pub mod clients;
 pub mod cluster;
+pub mod go;
 pub mod compose;
 pub mod controller_stub;
 pub mod group_members;

@@ -70,3 +70,14 @@ fn kafka_python_gzip_round_trip() -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+#[test]
+fn kafka_python_infers_kafka_2_8_from_api_versions() -> anyhow::Result<()> {
+    let broker = BrokerProcess::start(BROKER_ID, &[])?;
+    let mut cmd = std::process::Command::new(odradek_tests::venv_python());
+    cmd.arg(odradek_tests::interop_script("kafka_python_version.py")).args(["--bootstrap", &broker.bootstrap()]);
+    let output = odradek_tests::run_checked(&mut cmd, None, odradek_tests::python::SCRIPT_TIMEOUT, "kafka_python_version.py")?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(stdout.trim(), "inferred 2.8", "kafka-python's test_kafka_version_infer expects 2.8");
+    Ok(())
+}
