@@ -60,6 +60,20 @@ pub const SUPPORTED_APIS: &[(ApiKey, i16, i16)] = &[
     (ApiKey::IncrementalAlterConfigs, 0, 1),
 ];
 
+/// Kafka 2.8.2's ApiVersions answer, `(api key, min, max)` for every API it serves (the
+/// reference's appendices; `clients/src/main/resources/common/message/*.json`). Odradek serves a
+/// subset of these keys, each at exactly this range; the rest arrive with the work that builds
+/// them (a test holds `SUPPORTED_APIS` to this table).
+pub const KAFKA_2_8_APIS: &[(i16, i16, i16)] = &[
+    (0, 0, 9), (1, 0, 12), (2, 0, 6), (3, 0, 11), (4, 0, 5), (5, 0, 3), (6, 0, 7), (7, 0, 3),
+    (8, 0, 8), (9, 0, 7), (10, 0, 3), (11, 0, 7), (12, 0, 4), (13, 0, 4), (14, 0, 5), (15, 0, 5),
+    (16, 0, 4), (17, 0, 1), (18, 0, 3), (19, 0, 7), (20, 0, 6), (21, 0, 2), (22, 0, 4), (23, 0, 4),
+    (24, 0, 3), (25, 0, 3), (26, 0, 3), (27, 0, 1), (28, 0, 3), (29, 0, 2), (30, 0, 2), (31, 0, 2),
+    (32, 0, 4), (33, 0, 2), (34, 0, 2), (35, 0, 2), (36, 0, 2), (37, 0, 3), (38, 0, 2), (39, 0, 2),
+    (40, 0, 2), (41, 0, 2), (42, 0, 2), (43, 0, 2), (44, 0, 1), (45, 0, 0), (46, 0, 0), (47, 0, 0),
+    (48, 0, 1), (49, 0, 1), (50, 0, 0), (51, 0, 0), (56, 0, 0), (57, 0, 0), (60, 0, 0), (61, 0, 0),
+];
+
 /// The advertised `(min, max)` for `api_key`, if served at all.
 pub fn supported_range(api_key: ApiKey) -> Option<(i16, i16)> {
     SUPPORTED_APIS.iter().find(|(k, _, _)| *k == api_key).map(|&(_, min, max)| (min, max))
@@ -80,6 +94,14 @@ mod tests {
             let codec = key.valid_versions();
             assert!(min <= max, "{key:?}");
             assert!(codec.min <= min && max <= codec.max, "{key:?} {min}-{max} outside codec {codec:?}");
+        }
+    }
+
+    #[test]
+    fn every_served_api_is_at_kafka_2_8s_full_range() {
+        for &(key, min, max) in SUPPORTED_APIS {
+            let kafka = KAFKA_2_8_APIS.iter().find(|(k, _, _)| *k == key as i16).map(|&(_, min, max)| (min, max));
+            assert_eq!(Some((min, max)), kafka, "{key:?}: served {min}-{max}, Kafka 2.8 serves {kafka:?}");
         }
     }
 
