@@ -112,7 +112,7 @@ async fn unsupported_versions_and_keys_close_only_that_connection() {
     let mut bystander = Connection::connect(broker.addr()).await.unwrap();
 
     let mut old_produce = TcpStream::connect(broker.addr()).await.unwrap();
-    old_produce.write_all(&finish(raw_header(0, 8, 1))).await.unwrap(); // Produce v8: not served
+    old_produce.write_all(&finish(raw_header(0, 10, 1))).await.unwrap(); // Produce v10: newer than Kafka 2.8
     assert_closed(&mut old_produce).await;
 
     let mut unknown_key = TcpStream::connect(broker.addr()).await.unwrap();
@@ -120,9 +120,53 @@ async fn unsupported_versions_and_keys_close_only_that_connection() {
     assert_closed(&mut unknown_key).await;
 
     let mut not_served = TcpStream::connect(broker.addr()).await.unwrap();
-    not_served.write_all(&finish(raw_header(8, 2, 3))).await.unwrap(); // OffsetCommit: not yet
+    not_served.write_all(&finish(raw_header(65, 0, 3))).await.unwrap(); // DescribeTransactions: not served
     assert_closed(&mut not_served).await;
 
+    assert_eq!(bystander.send(&ApiVersionsRequest::default(), 3).await.unwrap().error_code, 0);
+    assert_alive(&broker).await;
+}
+
+/// An ApiVersions v3 request (flexible: request header v2, compact strings, tagged fields) with
+/// `tags` as the body's tagged-field section.
+fn api_versions_v3(correlation_id: i32, name_length: &[u8], tags: &[u8]) -> BytesMut {
+    let mut b = raw_header(18, 3, correlation_id);
+    b.put_u8(0); // header tagged fields
+    b.put_slice(name_length);
+    b.put_slice(b"conformance");
+    b.put_u8(4); // compact string "1.0"
+    b.put_slice(b"1.0");
+    b.put_slice(tags);
+    finish(b)
+}
+
+#[tokio::test]
+async fn unknown_tagged_fields_are_skipped_and_a_bad_varint_closes_only_that_connection() {
+    let broker = InProcessBroker::start(0, &[]).await.unwrap();
+    let mut conn = Connection::connect(broker.addr()).await.unwrap();
+    // Two tagged fields no version defines (tags 7 and 300, varint-encoded), with payloads.
+    let unknown = [2, 7, 3, 0xaa, 0xbb, 0xcc, 0xac, 0x02, 1, 0xdd];
+    conn.write_raw(&api_versions_v3(5, &[12], &unknown)).await.unwrap();
+    let mut body = conn.read_frame().await.unwrap();
+    assert_eq!(&body[..4], &5i32.to_be_bytes());
+    let _ = body.split_to(4);
+    let answer = kafka_protocol::messages::ApiVersionsResponse::decode(&mut body, 3).unwrap();
+    assert_eq!(answer.error_code, 0, "the unknown tags were skipped");
+
+    let mut bystander = Connection::connect(broker.addr()).await.unwrap();
+    for (what, frame) in [
+        // A compact string whose uvarint length never ends (five continuation bytes).
+        ("endless varint", api_versions_v3(6, &[0xff, 0xff, 0xff, 0xff, 0xff], &[0])),
+        // A compact string length of 2^28: far beyond the frame.
+        ("length past the frame", api_versions_v3(7, &[0x81, 0x80, 0x80, 0x80, 0x01], &[0])),
+        // A tagged field claiming more bytes than the frame holds.
+        ("tag past the frame", api_versions_v3(8, &[12], &[1, 7, 0x7f, 1])),
+    ] {
+        let mut stream = TcpStream::connect(broker.addr()).await.unwrap();
+        stream.write_all(&frame).await.unwrap();
+        eprintln!("{what}");
+        assert_closed(&mut stream).await;
+    }
     assert_eq!(bystander.send(&ApiVersionsRequest::default(), 3).await.unwrap().error_code, 0);
     assert_alive(&broker).await;
 }
