@@ -1,9 +1,65 @@
 //! Golden bytes for Fetch v12, the first flexible version (KIP-482), written out by hand from
-//! Kafka 2.8's `FetchResponse.json`: the zero-copy encoder must produce exactly these bytes,
-//! with the records as a separate region followed by the partition's tagged fields.
+//! Kafka 2.8's `FetchRequest.json` and `FetchResponse.json`: a v12 request (header v2) must decode
+//! through `parse_request`, unknown tags skipped, and the zero-copy encoder must produce exactly
+//! the response bytes, with the records as a separate region followed by the partition's tagged
+//! fields.
 
 use bytes::{BufMut, Bytes, BytesMut};
+use kafka_protocol::messages::{ApiKey, RequestKind};
 use odradek_protocol::fetch::{FetchPartition, FetchTopic, Part, ZeroCopyFetchResponse};
+use odradek_protocol::{parse_request, ParsedRequest};
+
+#[test]
+fn fetch_v12_request_decodes_with_last_fetched_epoch_and_unknown_tags_skipped() {
+    let mut frame = BytesMut::new();
+    // request header v2
+    frame.put_i16(1); // api key
+    frame.put_i16(12); // api version
+    frame.put_i32(42); // correlation id
+    frame.put_i16(6); // client id: a classic nullable string even in header v2
+    frame.put_slice(b"golden");
+    frame.put_u8(0); // header tagged fields
+    // body
+    frame.put_i32(-1); // ReplicaId
+    frame.put_i32(500); // MaxWaitMs
+    frame.put_i32(1); // MinBytes
+    frame.put_i32(1 << 20); // MaxBytes
+    frame.put_i8(1); // IsolationLevel: read_committed
+    frame.put_i32(0); // SessionId
+    frame.put_i32(-1); // SessionEpoch
+    frame.put_u8(2); // Topics: compact array of 1
+    frame.put_u8(4); // Topic: compact string of 3
+    frame.put_slice(b"abc");
+    frame.put_u8(2); // Partitions: compact array of 1
+    frame.put_i32(3); // Partition
+    frame.put_i32(6); // CurrentLeaderEpoch
+    frame.put_i64(100); // FetchOffset
+    frame.put_i32(5); // LastFetchedEpoch
+    frame.put_i64(-1); // LogStartOffset
+    frame.put_i32(65_536); // PartitionMaxBytes
+    frame.put_u8(1); // one tagged field, unknown to 2.8: skipped
+    frame.put_u8(7); // tag
+    frame.put_u8(2); // size
+    frame.put_slice(&[0xde, 0xad]);
+    frame.put_u8(0); // the topic's tagged fields
+    frame.put_u8(1); // ForgottenTopicsData: compact array of 0
+    frame.put_u8(3); // RackId: compact string of 2
+    frame.put_slice(b"r1");
+    frame.put_u8(0); // the request's tagged fields
+
+    let Ok(ParsedRequest::Request(request)) = parse_request(frame.freeze()) else { panic!("Fetch v12 is served") };
+    assert_eq!((request.api_key, request.api_version(), request.correlation_id()), (ApiKey::Fetch, 12, 42));
+    assert_eq!(request.header.client_id.as_deref(), Some("golden"));
+    let RequestKind::Fetch(fetch) = request.body else { panic!("{:?}", request.body) };
+    assert_eq!((fetch.replica_id.0, fetch.max_wait_ms, fetch.min_bytes, fetch.max_bytes), (-1, 500, 1, 1 << 20));
+    assert_eq!((fetch.isolation_level, fetch.session_id, fetch.session_epoch), (1, 0, -1));
+    assert_eq!(fetch.rack_id.as_str(), "r1");
+    let topic = &fetch.topics[0];
+    assert_eq!(topic.topic.0.as_str(), "abc");
+    let p = &topic.partitions[0];
+    assert_eq!((p.partition, p.current_leader_epoch, p.fetch_offset, p.last_fetched_epoch), (3, 6, 100, 5));
+    assert_eq!((p.log_start_offset, p.partition_max_bytes), (-1, 65_536));
+}
 
 #[test]
 fn fetch_v12_response_with_records_aborted_transactions_and_a_diverging_epoch() {
