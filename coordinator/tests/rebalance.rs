@@ -320,6 +320,22 @@ async fn sync_v5_checks_the_protocol_and_error_answers_name_none() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_full_group_refuses_a_new_member_without_giving_it_an_id() {
+    let log = Arc::new(FakeLog::default());
+    let c = loaded_coordinator(&log, GroupConfig { group_max_size: 1, ..config() }).await;
+    let a = spawn_join(&c, join_request(GROUP, "", None, &[("range", "a")]), 3, "client-a")
+        .await
+        .unwrap();
+    assert_eq!(a.error_code, ec::NONE);
+    let b = spawn_join(&c, join_request(GROUP, "", None, &[("range", "b")]), 7, "client-b")
+        .await
+        .unwrap();
+    assert_eq!((b.error_code, b.member_id.as_str(), b.generation_id), (ec::GROUP_MAX_SIZE_REACHED, "", -1));
+    let d = describe(&c, GROUP);
+    assert_eq!((d.group_state.as_str(), d.members.len()), ("CompletingRebalance", 1), "the group is untouched");
+}
+
+#[tokio::test(start_paused = true)]
 async fn silent_member_expires_and_the_other_rejoins() {
     let log = Arc::new(FakeLog::default());
     let c = loaded_coordinator(&log, config()).await;
