@@ -192,7 +192,9 @@ impl GroupCoordinator {
         reason: &str,
     ) {
         if let Some(mut member) = group.remove(member_id) {
-            member.invoke_join(JoinGroupResult::error(member_id, ec::UNKNOWN_MEMBER_ID));
+            // Kafka answers a parked JoinGroup of a removed member with no member id, so the client
+            // rejoins as a new member.
+            member.invoke_join(JoinGroupResult::error("", ec::UNKNOWN_MEMBER_ID));
             member.invoke_sync(SyncGroupResult::error(ec::UNKNOWN_MEMBER_ID));
         }
         match group.state() {
@@ -275,10 +277,14 @@ pub(crate) fn set_and_propagate_assignment(
 }
 
 fn propagate_assignment(c: &GroupCoordinator, group: &mut GroupMetadata, error: i16) {
+    // An error answer names no protocol, as Kafka's `propagateAssignment`.
+    let (protocol_type, protocol_name) = if error == ec::NONE {
+        (group.protocol_type.clone(), group.protocol_name.clone())
+    } else {
+        (None, None)
+    };
     let ids: Vec<String> = group.members.keys().cloned().collect();
     for id in ids {
-        let (protocol_type, protocol_name) =
-            (group.protocol_type.clone(), group.protocol_name.clone());
         let Some(member) = group.members.get_mut(&id) else {
             continue;
         };
@@ -286,8 +292,8 @@ fn propagate_assignment(c: &GroupCoordinator, group: &mut GroupMetadata, error: 
             continue;
         }
         member.invoke_sync(SyncGroupResult {
-            protocol_type,
-            protocol_name,
+            protocol_type: protocol_type.clone(),
+            protocol_name: protocol_name.clone(),
             assignment: member.assignment.clone(),
             error,
         });

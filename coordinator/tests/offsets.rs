@@ -298,3 +298,36 @@ async fn expired_standalone_offsets_are_tombstoned() {
         "empty group without offsets removed"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn require_stable_waits_out_a_commit_being_appended() {
+    let log = Arc::new(FakeLog::default());
+    let c = loaded_coordinator(&log, config()).await;
+    assert_eq!(commit(&c, GROUP, -1, "", &[("t", 0, 5)]).await, vec![ec::NONE]);
+    let stable_fetch = |require_stable: bool, version: i16| {
+        let c = Arc::clone(&c);
+        async move {
+            let request = kafka_protocol::messages::OffsetFetchRequest::default()
+                .with_group_id(gid(GROUP))
+                .with_topics(None)
+                .with_require_stable(require_stable);
+            let response = c.offset_fetch(request, version).await;
+            let p = &response.topics[0].partitions[0];
+            (p.committed_offset, p.error_code)
+        }
+    };
+    // Nothing pending: the flag changes nothing (KIP-447 as 2.8 without open transactions).
+    assert_eq!(stable_fetch(true, 7).await, (5, ec::NONE));
+
+    *log.append_delay.lock().unwrap() = Duration::from_millis(500);
+    let pending = tokio::spawn({
+        let c = Arc::clone(&c);
+        async move { commit(&c, GROUP, -1, "", &[("t", 0, 9)]).await }
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(stable_fetch(true, 7).await, (-1, ec::UNSTABLE_OFFSET_COMMIT), "a commit is being appended");
+    assert_eq!(stable_fetch(false, 7).await, (5, ec::NONE), "without the flag: the last durable offset");
+    assert_eq!(stable_fetch(true, 6).await, (5, ec::NONE), "v6 has no require_stable: ignored");
+    assert_eq!(pending.await.unwrap(), vec![ec::NONE]);
+    assert_eq!(stable_fetch(true, 7).await, (9, ec::NONE));
+}

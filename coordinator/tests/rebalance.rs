@@ -286,6 +286,56 @@ async fn failed_assignment_append_maps_the_error() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn sync_v5_checks_the_protocol_and_error_answers_name_none() {
+    let log = Arc::new(FakeLog::default());
+    let c = loaded_coordinator(&log, config()).await;
+    let a = spawn_join(&c, join_request(GROUP, "", None, &[("range", "a")]), 3, "client-a")
+        .await
+        .unwrap();
+    let v5 = |protocol_type: Option<&str>, protocol_name: Option<&str>| {
+        sync_request(GROUP, 1, &a.member_id, &[(&a.member_id, "A")])
+            .with_protocol_type(protocol_type.map(s))
+            .with_protocol_name(protocol_name.map(s))
+    };
+    for (t, n) in [(None, Some("range")), (Some("consumer"), None), (Some("connect"), Some("range")), (Some("consumer"), Some("sticky"))] {
+        let r = spawn_sync(&c, v5(t, n), 5).await.unwrap();
+        assert_eq!(r.error_code, ec::INCONSISTENT_GROUP_PROTOCOL, "{t:?} {n:?}");
+        assert_eq!((r.protocol_type, r.protocol_name), (None, None), "{t:?} {n:?}");
+    }
+    *log.fail_next.lock().unwrap() = Some(ec::NOT_LEADER_OR_FOLLOWER);
+    let failed = spawn_sync(&c, v5(Some("consumer"), Some("range")), 5).await.unwrap();
+    assert_eq!(failed.error_code, ec::NOT_COORDINATOR);
+    assert_eq!((failed.protocol_type, failed.protocol_name), (None, None), "an error answer names no protocol");
+    let rejoined = spawn_join(&c, join_request(GROUP, &a.member_id, None, &[("range", "a")]), 7, "client-a")
+        .await
+        .unwrap();
+    assert_eq!(rejoined.protocol_type.as_deref(), Some("consumer"), "JoinGroup v7 names the protocol type");
+    // Below v5 the fields do not exist: a v4 request without them is fine.
+    let v4 = sync_request(GROUP, rejoined.generation_id, &a.member_id, &[(&a.member_id, "A")]);
+    let synced = spawn_sync(&c, v4, 4).await.unwrap();
+    assert_eq!((synced.error_code, &synced.assignment[..]), (ec::NONE, &b"A"[..]));
+    let again = v5(Some("consumer"), Some("range")).with_generation_id(rejoined.generation_id);
+    let r = spawn_sync(&c, again, 5).await.unwrap();
+    assert_eq!((r.protocol_type.as_deref(), r.protocol_name.as_deref()), (Some("consumer"), Some("range")));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_full_group_refuses_a_new_member_without_giving_it_an_id() {
+    let log = Arc::new(FakeLog::default());
+    let c = loaded_coordinator(&log, GroupConfig { group_max_size: 1, ..config() }).await;
+    let a = spawn_join(&c, join_request(GROUP, "", None, &[("range", "a")]), 3, "client-a")
+        .await
+        .unwrap();
+    assert_eq!(a.error_code, ec::NONE);
+    let b = spawn_join(&c, join_request(GROUP, "", None, &[("range", "b")]), 7, "client-b")
+        .await
+        .unwrap();
+    assert_eq!((b.error_code, b.member_id.as_str(), b.generation_id), (ec::GROUP_MAX_SIZE_REACHED, "", -1));
+    let d = describe(&c, GROUP);
+    assert_eq!((d.group_state.as_str(), d.members.len()), ("CompletingRebalance", 1), "the group is untouched");
+}
+
+#[tokio::test(start_paused = true)]
 async fn silent_member_expires_and_the_other_rejoins() {
     let log = Arc::new(FakeLog::default());
     let c = loaded_coordinator(&log, config()).await;

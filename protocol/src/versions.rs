@@ -19,11 +19,14 @@
 //! header is v2 and its response header v1 (v0's request header is v0, without a client id).
 //! The codec picks the header version per key and version, on both sides.
 //!
-//! The group APIs stop before their first flexible versions too (JoinGroup 6, SyncGroup 4,
-//! Heartbeat 4, LeaveGroup 4, OffsetCommit 8, OffsetFetch 6, ListGroups 3, DescribeGroups 5,
-//! DeleteGroups 2), and every range contains the single versions old librdkafka checks before it
-//! allows `kcat -G` (JoinGroup/SyncGroup/Heartbeat/LeaveGroup/FindCoordinator 0, OffsetCommit 1–2,
-//! OffsetFetch 1) and the ones aiokafka and samsa fix (kafka-clients.md §0).
+//! The group APIs are served at Kafka 2.8's full ranges, flexible versions included (OffsetCommit
+//! 0–8, flexible from 8; OffsetFetch 0–7, from 6; FindCoordinator 0–3, from 3; JoinGroup 0–7, from
+//! 6; Heartbeat 0–4, LeaveGroup 0–4 and SyncGroup 0–5, from 4; DescribeGroups 0–5, from 5;
+//! ListGroups 0–4, from 3; DeleteGroups 0–2, from 2): the 2.8 Java consumer and admin client use
+//! the newest. Each range contains the single versions old librdkafka checks before it allows
+//! `kcat -G` (JoinGroup/SyncGroup/Heartbeat/LeaveGroup/FindCoordinator 0, OffsetCommit 1–2,
+//! OffsetFetch 1) and the ones aiokafka and samsa fix (kafka-clients.md §0). OffsetForLeaderEpoch
+//! goes to 4 (flexible), which 2.8 followers and KIP-320 consumers send.
 //!
 //! The config APIs are served at Kafka 2.8's full ranges, flexible versions included
 //! (DescribeConfigs 0–4, flexible from 4; AlterConfigs 0–2, from 2; IncrementalAlterConfigs
@@ -44,20 +47,20 @@ pub const SUPPORTED_APIS: &[(ApiKey, i16, i16)] = &[
     (ApiKey::StopReplica, 0, 3),
     (ApiKey::UpdateMetadata, 0, 7),
     (ApiKey::ControlledShutdown, 0, 3),
-    (ApiKey::OffsetCommit, 0, 7),
-    (ApiKey::OffsetFetch, 0, 5),
-    (ApiKey::FindCoordinator, 0, 2),
-    (ApiKey::JoinGroup, 0, 5),
-    (ApiKey::Heartbeat, 0, 3),
-    (ApiKey::LeaveGroup, 0, 3),
-    (ApiKey::SyncGroup, 0, 3),
-    (ApiKey::DescribeGroups, 0, 4),
-    (ApiKey::ListGroups, 0, 2),
+    (ApiKey::OffsetCommit, 0, 8),
+    (ApiKey::OffsetFetch, 0, 7),
+    (ApiKey::FindCoordinator, 0, 3),
+    (ApiKey::JoinGroup, 0, 7),
+    (ApiKey::Heartbeat, 0, 4),
+    (ApiKey::LeaveGroup, 0, 4),
+    (ApiKey::SyncGroup, 0, 5),
+    (ApiKey::DescribeGroups, 0, 5),
+    (ApiKey::ListGroups, 0, 4),
     (ApiKey::ApiVersions, 0, 3),
     (ApiKey::CreateTopics, 0, 4),
     (ApiKey::DeleteTopics, 0, 3),
-    (ApiKey::OffsetForLeaderEpoch, 0, 3),
-    (ApiKey::DeleteGroups, 0, 1),
+    (ApiKey::OffsetForLeaderEpoch, 0, 4),
+    (ApiKey::DeleteGroups, 0, 2),
     (ApiKey::AlterPartition, 0, 0),
     (ApiKey::DescribeConfigs, 0, 4),
     (ApiKey::AlterConfigs, 0, 2),

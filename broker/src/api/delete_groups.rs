@@ -1,4 +1,4 @@
-//! DeleteGroups (key 42), v0–1: removes empty groups and their offsets (tombstones in
+//! DeleteGroups (key 42), v0–2 (flexible from 2): removes empty groups and their offsets (tombstones in
 //! `__consumer_offsets`).
 //! The semantics live in `odradek_coordinator::GroupCoordinator`; this only routes.
 

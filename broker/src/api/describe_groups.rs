@@ -1,4 +1,4 @@
-//! DescribeGroups (key 15), v0–4: state, protocol and members of groups this broker coordinates.
+//! DescribeGroups (key 15), v0–5 (flexible from 5): state, protocol and members of groups this broker coordinates.
 //! The semantics live in `odradek_coordinator::GroupCoordinator`; this only routes.
 
 use kafka_protocol::messages::{DescribeGroupsRequest, ResponseKind};

@@ -1,12 +1,17 @@
-//! FindCoordinator (key 10), v0–2: which broker coordinates a group.
+//! FindCoordinator (key 10), v0–3 (flexible from 3): which broker coordinates a group.
 //!
 //! The coordinator of group `g` is the leader of `__consumer_offsets` partition
-//! `abs(javaHashCode(g)) % offsets.topic.num.partitions` (reference §8.1). Kafka creates the
-//! topic on the first lookup; so does this handler, through the same auto-creation path as
-//! Metadata, and answers COORDINATOR_NOT_AVAILABLE until the partition has a leader, which clients
-//! retry. The coordinator is answered with its endpoint for the listener the request arrived on;
-//! a leader without that listener is COORDINATOR_NOT_AVAILABLE, as Kafka's
-//! `getPartitionLeaderEndpoint` gives `Node.noNode`. Transaction coordinators (key type 1) do not exist here: COORDINATOR_NOT_AVAILABLE.
+//! `abs(javaHashCode(g)) % offsets.topic.num.partitions` (reference §8.1); every key, the empty
+//! one included, maps to a partition, as in Kafka 2.8, which leaves rejecting an empty group id to
+//! the group APIs themselves. Kafka creates the topic on the first lookup; so does this handler,
+//! through the same auto-creation path as Metadata, and answers COORDINATOR_NOT_AVAILABLE until
+//! the partition has a leader, which clients retry. The coordinator is answered with its endpoint
+//! for the listener the request arrived on; a leader without that listener is
+//! COORDINATOR_NOT_AVAILABLE, as Kafka's `getPartitionLeaderEndpoint` gives `Node.noNode`.
+//! Transaction coordinators (key type 1) do not exist here: COORDINATOR_NOT_AVAILABLE.
+//!
+//! From v1 the answer carries Kafka's `Errors.message()` for its code, and that is "NONE" for
+//! success (`Errors.NONE` has no exception, so its message is its name), not null.
 
 use std::sync::Arc;
 
@@ -33,9 +38,6 @@ impl KafkaApis {
         }
         if request.key_type != GROUP_KEY_TYPE {
             return PendingResponse::Ready(respond(ApiKey::FindCoordinator, version, correlation_id, &answer(codes::INVALID_REQUEST, None)));
-        }
-        if key.is_empty() {
-            return PendingResponse::Ready(respond(ApiKey::FindCoordinator, version, correlation_id, &answer(codes::INVALID_GROUP_ID, None)));
         }
         let partition = self.group_coordinator.partition_for(&key);
         let snapshot = self.metadata_cache.snapshot();
@@ -70,15 +72,21 @@ fn response(version: i16, code: i16, node: Option<(i32, String, i32)>) -> FindCo
     response.node_id = BrokerId(id);
     response.host = StrBytes::from_string(host);
     response.port = port;
-    if version >= 1 && code != codes::NONE {
-        let message = match code {
-            codes::INVALID_REQUEST => "Unsupported key type.",
-            codes::INVALID_GROUP_ID => "The group id is not valid.",
-            _ => "The coordinator is not available.",
-        };
-        response.error_message = Some(StrBytes::from_static_str(message));
+    if version >= 1 {
+        response.error_message = Some(StrBytes::from_static_str(error_message(code)));
     }
     response
+}
+
+/// Kafka's `Errors.message()` for the codes this handler answers.
+fn error_message(code: i16) -> &'static str {
+    match code {
+        codes::NONE => "NONE",
+        codes::INVALID_REQUEST => {
+            "This most likely occurs because of a request being malformed by the client library or the message was sent to an incompatible broker. See the broker logs for more details."
+        }
+        _ => "The coordinator is not available.",
+    }
 }
 
 #[cfg(test)]
@@ -111,15 +119,18 @@ mod tests {
     }
 
     #[test]
-    fn errors_carry_no_node_and_a_message_from_v1() {
+    fn answers_carry_a_message_from_v1_and_errors_no_node() {
         let untouched = FindCoordinatorResponse::default().error_message;
         let r = response(0, codes::COORDINATOR_NOT_AVAILABLE, None);
         assert_eq!((r.node_id.0, r.port, &r.error_message), (-1, -1, &untouched), "v0 has no message field");
         let r = response(1, codes::COORDINATOR_NOT_AVAILABLE, None);
         assert_eq!(r.error_message.as_ref().map(|m| m.as_str()), Some("The coordinator is not available."));
         let r = response(2, codes::NONE, Some((3, "h".into(), 1)));
-        assert_eq!((r.node_id.0, r.host.as_str(), r.port, &r.error_message), (3, "h", 1, &untouched));
-        for version in 0..=2 {
+        assert_eq!((r.node_id.0, r.host.as_str(), r.port), (3, "h", 1));
+        assert_eq!(r.error_message.as_deref(), Some("NONE"), "Errors.NONE.message() is its name");
+        let r = response(0, codes::NONE, Some((3, "h".into(), 1)));
+        assert_eq!(r.error_message, untouched, "v0 has no message field");
+        for version in 0..=3 {
             let body = ResponseKind::FindCoordinator(response(version, codes::COORDINATOR_NOT_AVAILABLE, None));
             assert!(odradek_protocol::encode_response(ApiKey::FindCoordinator, version, 1, &body).is_ok(), "v{version} encodes");
         }

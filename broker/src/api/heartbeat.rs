@@ -1,4 +1,4 @@
-//! Heartbeat (key 12), v0–3: keeps a member's session alive and tells it when to rejoin.
+//! Heartbeat (key 12), v0–4 (flexible from 4): keeps a member's session alive and tells it when to rejoin.
 //! The semantics live in `odradek_coordinator::GroupCoordinator`; this only routes.
 
 use std::sync::Arc;

@@ -1,4 +1,4 @@
-//! JoinGroup (key 11), v0–5: a member joins its group; the answer waits for the join phase to end
+//! JoinGroup (key 11), v0–7 (flexible from 6): a member joins its group; the answer waits for the join phase to end
 //! (up to the group's rebalance timeout), as Kafka's `DelayedJoin`.
 //! The semantics live in `odradek_coordinator::GroupCoordinator`; this only routes.
 

@@ -1,4 +1,4 @@
-//! LeaveGroup (key 13), v0–3: members leave at once instead of timing out (v3 leaves a batch).
+//! LeaveGroup (key 13), v0–4 (flexible from 4): members leave at once instead of timing out (v3+ leave a batch).
 //! The semantics live in `odradek_coordinator::GroupCoordinator`; this only routes.
 
 use std::sync::Arc;

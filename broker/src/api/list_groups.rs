@@ -1,4 +1,4 @@
-//! ListGroups (key 16), v0–2: the groups this broker coordinates (clients ask every broker).
+//! ListGroups (key 16), v0–4 (flexible from 3; v4 filters by state): the groups this broker coordinates (clients ask every broker).
 //! The semantics live in `odradek_coordinator::GroupCoordinator`; this only routes.
 
 use kafka_protocol::messages::{ListGroupsRequest, ResponseKind};

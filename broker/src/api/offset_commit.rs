@@ -1,4 +1,4 @@
-//! OffsetCommit (key 8), v0–7: commits are appended to the group's `__consumer_offsets` partition
+//! OffsetCommit (key 8), v0–8 (flexible from 8): commits are appended to the group's `__consumer_offsets` partition
 //! with acks=−1 and acknowledged once replicated. v0 is stored there too, not in ZooKeeper
 //! (docs/COMPATIBILITY.md).
 //! The semantics live in `odradek_coordinator::GroupCoordinator`; this only routes.

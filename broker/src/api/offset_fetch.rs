@@ -1,4 +1,4 @@
-//! OffsetFetch (key 9), v0–5: a group's committed offsets (−1 where none). v0 reads
+//! OffsetFetch (key 9), v0–7 (flexible from 6; v7 may require stable offsets): a group's committed offsets (−1 where none). v0 reads
 //! `__consumer_offsets` too, not ZooKeeper (docs/COMPATIBILITY.md).
 //! The semantics live in `odradek_coordinator::GroupCoordinator`; this only routes.
 

@@ -1,4 +1,4 @@
-//! SyncGroup (key 14), v0–3: the leader hands in the assignment; every member waits for its
+//! SyncGroup (key 14), v0–5 (flexible from 4; v5 names the protocol, KIP-559): the leader hands in the assignment; every member waits for its
 //! share until the group record is written to `__consumer_offsets`.
 //! The semantics live in `odradek_coordinator::GroupCoordinator`; this only routes.
 

@@ -2,6 +2,11 @@
 //!
 //! Member subscriptions and assignments are only shown for a Stable group, as in Kafka: in any other
 //! state they belong to a generation that is being replaced.
+//!
+//! From v3 (KIP-430) a client may ask for the operations it is allowed on each group. Odradek has
+//! no authorizer, and Kafka 2.8 without one answers every operation a group supports (READ,
+//! DESCRIBE, DELETE, as a bit per ACL operation code); a group that answers an error, or a request
+//! that did not ask, carries Kafka's "omitted" marker instead.
 
 use kafka_protocol::messages::describe_groups_response::{DescribedGroup, DescribedGroupMember};
 use kafka_protocol::messages::{DescribeGroupsRequest, DescribeGroupsResponse};
@@ -13,6 +18,8 @@ use crate::group::GroupState;
 
 /// Kafka's "authorized operations not requested / not computed" marker.
 const AUTHORIZED_OPERATIONS_OMITTED: i32 = i32::MIN;
+/// `AclEntry.supportedOperations(GROUP)` as `Utils.to32BitField`: READ (3), DELETE (6), DESCRIBE (8).
+const GROUP_AUTHORIZED_OPERATIONS: i32 = (1 << 3) | (1 << 6) | (1 << 8);
 
 impl GroupCoordinator {
     pub fn describe_groups(
@@ -20,6 +27,7 @@ impl GroupCoordinator {
         request: DescribeGroupsRequest,
         version: i16,
     ) -> DescribeGroupsResponse {
+        let include_operations = version >= 3 && request.include_authorized_operations;
         let mgr = self.lock();
         let groups = request
             .groups
@@ -30,6 +38,9 @@ impl GroupCoordinator {
                     .with_authorized_operations(AUTHORIZED_OPERATIONS_OMITTED);
                 if let Some(error) = self.validate_group_status(&mgr, group_id.0.as_str(), true) {
                     return described.with_error_code(error);
+                }
+                if include_operations {
+                    described.authorized_operations = GROUP_AUTHORIZED_OPERATIONS;
                 }
                 let Some(group) = mgr.groups.get(group_id.0.as_str()) else {
                     return described

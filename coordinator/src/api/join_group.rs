@@ -108,14 +108,13 @@ impl GroupCoordinator {
                 ec::COORDINATOR_NOT_AVAILABLE,
             ));
         };
-        if !self.accept_joining_member(group, &p.member_id) {
+        let reply = if !self.accept_joining_member(group, &p.member_id) {
+            // Kafka drops the refused member (it is not awaiting a join, so nothing is parked) and
+            // answers with no member id; a join phase it was holding up may now complete.
             group.pending_members.remove(&p.member_id);
-            return Reply::Now(JoinGroupResult::error(
-                &p.member_id,
-                ec::GROUP_MAX_SIZE_REACHED,
-            ));
-        }
-        let reply = if is_unknown_member {
+            group.remove(&p.member_id);
+            Reply::Now(JoinGroupResult::error("", ec::GROUP_MAX_SIZE_REACHED))
+        } else if is_unknown_member {
             self.do_unknown_join(group, p)
         } else {
             self.do_current_member_join(group, p)

@@ -81,14 +81,14 @@ impl GroupCoordinator {
         let mut errors = Vec::with_capacity(leaving.len());
         for (member_id, instance) in leaving {
             let instance = instance.as_deref();
-            let error = if !member_id.is_empty() && group.is_pending_member(member_id) {
+            let error = if !member_id.is_empty() && group.is_static_member_fenced(member_id, instance) {
+                ec::FENCED_INSTANCE_ID
+            } else if !member_id.is_empty() && group.is_pending_member(member_id) {
                 group.pending_members.remove(member_id);
                 if group.is(GroupState::PreparingRebalance) {
                     self.try_complete_join(group);
                 }
                 ec::NONE
-            } else if group.is_static_member_fenced(member_id, instance) && !member_id.is_empty() {
-                ec::FENCED_INSTANCE_ID
             } else {
                 // A static member may be named by instance id alone (admin removal, KIP-345).
                 let target = match instance.and_then(|i| group.static_member_id(i)) {

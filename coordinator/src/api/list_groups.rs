@@ -1,4 +1,8 @@
 //! ListGroups (API key 16): the groups this broker coordinates (clients ask every broker).
+//!
+//! From v4 (KIP-518) each group carries its state, and a non-empty `states_filter` keeps only the
+//! groups in one of the named states. Kafka 2.8 compares the names exactly ("Stable", not
+//! "stable"); its admin tools send the names as Kafka prints them.
 
 use kafka_protocol::messages::list_groups_response::ListedGroup;
 use kafka_protocol::messages::{GroupId, ListGroupsRequest, ListGroupsResponse};
@@ -27,12 +31,7 @@ impl GroupCoordinator {
         let mut groups: Vec<ListedGroup> = mgr
             .groups
             .values()
-            .filter(|g| {
-                states.is_empty()
-                    || states
-                        .iter()
-                        .any(|s| s.eq_ignore_ascii_case(g.state().name()))
-            })
+            .filter(|g| states.is_empty() || states.contains(&g.state().name()))
             .map(|g| {
                 let mut listed = ListedGroup::default()
                     .with_group_id(GroupId(StrBytes::from_string(g.group_id.clone())))

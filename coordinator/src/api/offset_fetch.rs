@@ -3,6 +3,12 @@
 //! Partitions with no committed offset answer offset -1 and no error. From v2 a null topic list
 //! means every partition the group has offsets for, and group-level errors move from each partition
 //! to the top-level error code.
+//!
+//! From v7 a client may ask for stable offsets only (`require_stable`, KIP-447): a partition with a
+//! commit still being appended answers UNSTABLE_OFFSET_COMMIT and offset -1 instead of the older
+//! committed offset, and the client retries. Kafka 2.8 counts both plain commits awaiting their
+//! append and open transactional commits as pending; Odradek has no transactions, so only the
+//! former exist here. With nothing pending, the answer is the same as without the flag.
 
 use std::collections::BTreeMap;
 
@@ -36,8 +42,12 @@ impl GroupCoordinator {
                 })
                 .collect()
         });
-        let (error, data) =
-            self.handle_offset_fetch(request.group_id.0.as_str(), requested.as_deref());
+        let require_stable = version >= 7 && request.require_stable;
+        let (error, data) = self.handle_offset_fetch(
+            request.group_id.0.as_str(),
+            requested.as_deref(),
+            require_stable,
+        );
         let data = match (error, requested) {
             // v0–1 have no top-level error: every requested partition carries it.
             (e, Some(tps)) if e != ec::NONE && version < 2 => tps
@@ -75,8 +85,15 @@ impl GroupCoordinator {
         &self,
         group_id: &str,
         requested: Option<&[TopicPartition]>,
+        require_stable: bool,
     ) -> (i16, Vec<(TopicPartition, PartitionData)>) {
         let none = |tp: &TopicPartition| (tp.clone(), (-1i64, -1i32, String::new(), ec::NONE));
+        let unstable = |tp: &TopicPartition| {
+            (
+                tp.clone(),
+                (-1i64, -1i32, String::new(), ec::UNSTABLE_OFFSET_COMMIT),
+            )
+        };
         let found = |tp: &TopicPartition, o: &OffsetAndMetadata| {
             (
                 tp.clone(),
@@ -91,21 +108,28 @@ impl GroupCoordinator {
         let data = match (group, requested) {
             (None, Some(tps)) => tps.iter().map(none).collect(),
             (None, None) => Vec::new(),
-            (Some(group), None) => {
-                let mut all: Vec<_> = group.offsets.iter().map(|(tp, o)| found(tp, o)).collect();
-                all.sort_by(|a, b| a.0.cmp(&b.0));
-                all
+            (Some(group), requested) => {
+                let tps: Vec<&TopicPartition> = match requested {
+                    Some(tps) => tps.iter().collect(),
+                    None => {
+                        let mut committed: Vec<&TopicPartition> = group.offsets.keys().collect();
+                        committed.sort();
+                        committed
+                    }
+                };
+                tps.into_iter()
+                    .map(|tp| {
+                        if require_stable && group.pending_offset_commits.contains_key(tp) {
+                            return unstable(tp);
+                        }
+                        group
+                            .offsets
+                            .get(tp)
+                            .map(|o| found(tp, o))
+                            .unwrap_or_else(|| none(tp))
+                    })
+                    .collect()
             }
-            (Some(group), Some(tps)) => tps
-                .iter()
-                .map(|tp| {
-                    group
-                        .offsets
-                        .get(tp)
-                        .map(|o| found(tp, o))
-                        .unwrap_or_else(|| none(tp))
-                })
-                .collect(),
         };
         (ec::NONE, data)
     }

@@ -4,6 +4,11 @@
 //! are parked until the leader's assignment has been appended to `__consumer_offsets` and
 //! acknowledged by the ISR, so that a coordinator failover can never hand out an assignment that was
 //! not durable. Then the group is Stable and every parked member receives its own assignment.
+//!
+//! From v5 (KIP-559) the request must name the protocol type and name the member got in its
+//! JoinGroup answer, and the answer repeats the group's: a request without either, or with ones
+//! that differ from the group's, is refused with INCONSISTENT_GROUP_PROTOCOL, so a client cannot
+//! install an assignment computed for another protocol.
 
 use std::collections::HashMap;
 
@@ -51,6 +56,10 @@ impl GroupCoordinator {
         } else {
             None
         };
+        // Kafka's `areMandatoryProtocolTypeAndNamePresent`, checked before the group is looked at.
+        if version >= 5 && (request.protocol_type.is_none() || request.protocol_name.is_none()) {
+            return now_error(ec::INCONSISTENT_GROUP_PROTOCOL);
+        }
         let mut mgr = self.lock();
         if let Some(error) = self.validate_group_status(&mgr, group_id, false) {
             // A group still loading was just failed over to us: make the member rejoin.

@@ -19,11 +19,13 @@ use kafka_protocol::messages::*;
 use kafka_protocol::protocol::StrBytes;
 use odradek_coordinator::{GroupConfig, GroupCoordinator, OffsetsLog, OffsetsRecord};
 
-/// The fake log: appends succeed unless `fail_next` says otherwise; reads can be delayed.
+/// The fake log: appends succeed unless `fail_next` says otherwise; appends and reads can be
+/// delayed.
 #[derive(Default)]
 pub struct FakeLog {
     pub partitions: Mutex<HashMap<i32, Vec<OffsetsRecord>>>,
     pub fail_next: Mutex<Option<i16>>,
+    pub append_delay: Mutex<Duration>,
     pub read_delay: Mutex<Duration>,
     pub missing_topics: Mutex<HashSet<String>>,
 }
@@ -58,7 +60,11 @@ impl OffsetsLog for FakeLog {
                 Ok(())
             }
         };
-        Box::pin(async move { result })
+        let delay = *self.append_delay.lock().unwrap();
+        Box::pin(async move {
+            tokio::time::sleep(delay).await;
+            result
+        })
     }
 
     fn read(
