@@ -36,6 +36,8 @@ impl KafkaApis {
             .flat_map(|t| {
                 t.partitions.iter().map(|p| FetchPartitionRequest {
                     tp: TopicPartition::new(t.topic.0.as_str(), p.partition),
+                    // −1 (and every version below 12, which decodes as −1) means none.
+                    last_fetched_epoch: (p.last_fetched_epoch >= 0).then_some(p.last_fetched_epoch),
                     fetch_offset: p.fetch_offset,
                     log_start_offset: p.log_start_offset,
                     partition_max_bytes: p.partition_max_bytes,
@@ -58,7 +60,7 @@ fn fetch_response(request: &FetchRequest, data: Vec<FetchPartitionData>, read_co
     for topic in &request.topics {
         let mut out = FetchTopic { name: topic.topic.0.to_string(), partitions: Vec::with_capacity(topic.partitions.len()) };
         for p in &topic.partitions {
-            let d = data.next().unwrap_or(FetchPartitionData { error_code: codes::UNKNOWN_SERVER_ERROR, high_watermark: -1, log_start_offset: -1, records: None });
+            let d = data.next().unwrap_or(FetchPartitionData { error_code: codes::UNKNOWN_SERVER_ERROR, high_watermark: -1, log_start_offset: -1, diverging_epoch: None, records: None });
             out.partitions.push(FetchPartition {
                 partition_index: p.partition,
                 error_code: d.error_code,
@@ -67,7 +69,7 @@ fn fetch_response(request: &FetchRequest, data: Vec<FetchPartitionData>, read_co
                 log_start_offset: d.log_start_offset,
                 aborted_transactions: (read_committed && d.error_code == codes::NONE).then(Vec::new),
                 preferred_read_replica: -1,
-                diverging_epoch: None,
+                diverging_epoch: d.diverging_epoch,
                 records: d.records.map(SegmentRegion),
             });
         }
