@@ -6,6 +6,8 @@
 //! request's version. v12 is flexible: the codec has already decoded its request (compact fields,
 //! unknown tags skipped), and the encoder writes each partition's tagged fields after its records,
 //! so a v12 answer has bytes after every file region and its records still go by `sendfile(2)`.
+//! A v12 request's `LastFetchedEpoch` goes to the replica manager, and a partition it finds
+//! diverging is answered with the leader's `DivergingEpoch` (tagged field 0) and no records.
 //! read_committed answers carry an empty aborted-transactions list and LSO = HW (no
 //! transactions).
 //!

@@ -1,8 +1,9 @@
 //! OffsetForLeaderEpoch (key 23), v0–3 (KIP-101/279/320, reference §4.6): for each partition,
 //! the end offset of the requested leader epoch in the leader's log (the start of the next epoch
 //! it knows, or its log end for the current epoch), with the largest epoch at or below the one
-//! asked. Followers truncate with it; KIP-320 consumers check for truncation with it. Only the
-//! leader answers; `current_leader_epoch` (v2+) is fenced as for Fetch.
+//! asked. Followers truncate with it when their log has no epochs to send in a fetch (the others
+//! get the same answer as a Fetch v12 diverging epoch); KIP-320 consumers check for truncation
+//! with it. Only the leader answers; `current_leader_epoch` (v2+) is fenced as for Fetch.
 
 use kafka_protocol::messages::offset_for_leader_epoch_response::{EpochEndOffset, OffsetForLeaderTopicResult};
 use kafka_protocol::messages::{OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse, ResponseKind};
