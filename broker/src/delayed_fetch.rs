@@ -2,7 +2,8 @@
 //!
 //! A fetch that found fewer than `min_bytes` and no error waits until an append (or, for
 //! consumers, a high-watermark move) on one of its partitions brings enough, a partition fails
-//! (leader change, fenced epoch), or `max_wait_ms` passes; then it reads again and answers with
+//! (leader change, fenced epoch) or a follower's log is found diverging (a truncation of the
+//! leader's log meanwhile, Kafka's "Case H"), or `max_wait_ms` passes; then it reads again and answers with
 //! what is there. The re-reads do not update a follower's fetch state: that happened once, when
 //! the request arrived (Kafka's `DelayedFetch.onComplete` reads without it too).
 
@@ -30,7 +31,7 @@ impl DelayedOperation for DelayedFetch {
 
     fn try_complete(&mut self) -> bool {
         let read = self.replica_manager.read_from_local_log(&self.params, &self.partitions);
-        if read.bytes >= self.params.min_bytes || read.any_error {
+        if read.complete(self.params.min_bytes) {
             self.completed = Some(read);
             return true;
         }

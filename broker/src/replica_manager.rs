@@ -11,7 +11,9 @@
 //! `replicaStateChangeLock` does. A LeaderAndIsr first stops the replica fetchers of every
 //! partition it changes (after that no reply from an old leader can be applied), then changes
 //! each partition's state in one critical section (`Partition::make_leader`/`make_follower`),
-//! then hands the followed partitions to their new leaders' fetchers, starting with truncation.
+//! then hands the followed partitions to their new leaders' fetchers, which fetch from each log
+//! end at once and truncate when the leader answers with a diverging epoch (Fetch v12; a log
+//! without epochs truncates through OffsetForLeaderEpoch first).
 //! ISR changes the leaders propose go to the controller through the AlterIsr sender
 //! (`alter_isr_manager`).
 

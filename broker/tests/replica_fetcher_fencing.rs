@@ -1,7 +1,14 @@
-//! Review finding 1, deterministically: a follower must never apply a Fetch answer from a leader
-//! it no longer follows in that epoch.
+//! The replica fetcher against a fake leader this test controls, deterministically: which
+//! requests it sends, and which answers it applies.
 //!
-//! Broker 1 follows three partitions from broker 2 (a fake leader this test controls) in epoch 5.
+//! - Truncation on fetch: a follower whose log diverges (epochs the new leader never had) learns
+//!   it from the `DivergingEpoch` of its v12 fetches, truncates exactly where the leader's answers
+//!   say, asking again while its epoch differs (KIP-279), then replicates.
+//! - A diverging epoch that arrives after its partition moved to another leader is not applied.
+//! - Review finding 1: a follower must never apply a Fetch answer from a leader it no longer
+//!   follows in that epoch.
+//!
+//! For the last: broker 1 follows three partitions from broker 2 (a fake leader) in epoch 5.
 //! The fake holds broker 1's Fetch; meanwhile LeaderAndIsr epoch 6 moves `t-0` to broker 3 (a
 //! fake that never answers) and makes broker 1 the leader of `t-1`; `t-2` stays with broker 2, so
 //! its fetcher keeps running. Then the fake releases the held answer with a record for every
@@ -14,7 +21,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
+use kafka_protocol::messages::fetch_response::{EpochEndOffset as DivergingEpoch, FetchableTopicResponse, PartitionData};
 use kafka_protocol::messages::offset_for_leader_epoch_response::{EpochEndOffset, OffsetForLeaderTopicResult};
 use kafka_protocol::messages::{FetchResponse, OffsetForLeaderEpochResponse, RequestKind, ResponseKind};
 use kafka_protocol::records::Compression;
@@ -88,7 +95,14 @@ fn lai(partition: i32, leader: i32, leader_epoch: i32) -> LeaderAndIsrPartition 
 
 /// One record at offset 0 written by the leader of `epoch` (the epoch sits outside the CRC).
 fn leader_batch(epoch: i32) -> Bytes {
-    let mut batch = BytesMut::from(&encode_batch(&[BatchRecord::new(None, Some(Bytes::from_static(b"stale")))], Compression::None, 0).expect("batch")[..]);
+    batch_at(0, epoch, 1)
+}
+
+/// `count` records from `base_offset` written by the leader of `epoch` (both outside the CRC).
+fn batch_at(base_offset: i64, epoch: i32, count: usize) -> Bytes {
+    let records: Vec<BatchRecord> = (0..count).map(|_| BatchRecord::new(None, Some(Bytes::from_static(b"stale")))).collect();
+    let mut batch = BytesMut::from(&encode_batch(&records, Compression::None, 0).expect("batch")[..]);
+    batch[0..8].copy_from_slice(&base_offset.to_be_bytes());
     batch[12..16].copy_from_slice(&epoch.to_be_bytes());
     batch.freeze()
 }
@@ -108,6 +122,126 @@ fn epoch_end_offsets(held: &Held) -> ResponseKind {
 fn fetched(held: &Held) -> HashMap<i32, i64> {
     let RequestKind::Fetch(r) = &held.body else { panic!("expected Fetch, got {:?}", held.body) };
     r.topics.iter().flat_map(|t| t.partitions.iter().map(|p| (p.partition, p.fetch_offset))).collect()
+}
+
+/// The fetched partitions of a v12 Fetch with their (fetch offset, last fetched epoch).
+fn fetched_with_epochs(held: &Held) -> HashMap<i32, (i64, i32)> {
+    let RequestKind::Fetch(r) = &held.body else { panic!("expected Fetch, got {:?}", held.body) };
+    assert_eq!(held.api_version, 12, "followers fetch with v12, which carries the last fetched epoch");
+    r.topics.iter().flat_map(|t| t.partitions.iter().map(|p| (p.partition, (p.fetch_offset, p.last_fetched_epoch)))).collect()
+}
+
+/// A Fetch answer for topic `t`.
+fn fetch_answer(partitions: Vec<PartitionData>) -> ResponseKind {
+    let topic = FetchableTopicResponse::default().with_topic(kafka_protocol::messages::TopicName(kafka_protocol::protocol::StrBytes::from_static_str("t"))).with_partitions(partitions);
+    ResponseKind::Fetch(FetchResponse::default().with_responses(vec![topic]))
+}
+
+/// A partition's answer: no records, the leader's `(epoch, end offset)` where the logs diverge.
+fn diverging(partition: i32, epoch: i32, end_offset: i64, high_watermark: i64) -> PartitionData {
+    PartitionData::default()
+        .with_partition_index(partition)
+        .with_high_watermark(high_watermark)
+        .with_last_stable_offset(high_watermark)
+        .with_log_start_offset(0)
+        .with_diverging_epoch(DivergingEpoch::default().with_epoch(epoch).with_end_offset(end_offset))
+        .with_records(Some(Bytes::new()))
+}
+
+fn epochs(replica_manager: &ReplicaManager, partition: i32) -> Vec<(i32, i64)> {
+    replica_manager.partition("t", partition).expect("hosted").log().leader_epoch_entries().iter().map(|e| (e.epoch, e.start_offset)).collect()
+}
+
+/// Broker 1 appends `count` one-record batches to `t-<partition>` as its leader.
+fn append_as_leader(replica_manager: &ReplicaManager, partition: i32, count: usize) {
+    let p = replica_manager.partition("t", partition).expect("hosted");
+    for _ in 0..count {
+        p.append_records_to_leader(&leader_batch(0), 1, 0).expect("append as leader");
+    }
+}
+
+fn endpoint(addr: &str) -> (String, i32) {
+    let (host, port) = addr.rsplit_once(':').expect("host:port");
+    (host.to_string(), port.parse::<i32>().expect("port"))
+}
+
+/// Broker 1 wrote offsets 0..3 in epoch 0 and 3..5 leading epoch 2 alone; the new leader (the
+/// fake, epoch 3) has epoch 0 up to offset 2 and epoch 1 from there, so the logs agree only
+/// below offset 2. Broker 1 fetches at once (no OffsetForLeaderEpoch), and the diverging epochs
+/// of two answers walk it back: epoch 1 is unknown to it, so it cuts where its epoch 0 ends (3)
+/// and asks again with epoch 0; the leader's epoch 0 ends at 2, and there it is cut. Then it
+/// copies the leader's epoch-1 batch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_diverging_follower_truncates_on_fetch_exactly_then_replicates() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log_manager = Arc::new(LogManager::startup(vec![dir.path().to_path_buf()], LogConfig::default(), 1, 0).expect("log manager"));
+    let replica_manager = Arc::new(ReplicaManager::new(1, log_manager));
+    let (leader_b, mut b) = fake_broker().await;
+    let live: HashMap<i32, (String, i32)> = [(2, endpoint(&leader_b))].into();
+
+    replica_manager.become_leader_or_follower(1, -1, vec![lai(0, 1, 0)], &live).expect("lead in epoch 0");
+    append_as_leader(&replica_manager, 0, 3);
+    replica_manager.become_leader_or_follower(1, -1, vec![lai(0, 1, 2)], &live).expect("lead in epoch 2");
+    append_as_leader(&replica_manager, 0, 2);
+    assert_eq!(epochs(&replica_manager, 0), vec![(0, 0), (2, 3)]);
+
+    replica_manager.become_leader_or_follower(1, -1, vec![lai(0, 2, 3)], &live).expect("follow broker 2 in epoch 3");
+    let first = next(&mut b).await;
+    assert_eq!(fetched_with_epochs(&first), [(0, (5, 2))].into(), "a log with epochs fetches at once from its log end");
+    first.answer.send(fetch_answer(vec![diverging(0, 1, 4, 4)])).expect("fetcher waiting");
+
+    let second = next(&mut b).await;
+    assert_eq!(fetched_with_epochs(&second), [(0, (3, 0))].into(), "epoch 1 is unknown here: cut where epoch 0 ends, ask with epoch 0");
+    assert_eq!(epochs(&replica_manager, 0), vec![(0, 0)]);
+    second.answer.send(fetch_answer(vec![diverging(0, 0, 2, 4)])).expect("fetcher waiting");
+
+    let third = next(&mut b).await;
+    assert_eq!(fetched_with_epochs(&third), [(0, (2, 0))].into(), "cut where the leader's epoch 0 ends");
+    let log = replica_manager.partition("t", 0).expect("hosted").log().clone();
+    assert_eq!(log.log_end_offset(), 2);
+    let records = PartitionData::default().with_partition_index(0).with_high_watermark(4).with_last_stable_offset(4).with_log_start_offset(0).with_records(Some(batch_at(2, 1, 2)));
+    third.answer.send(fetch_answer(vec![records])).expect("fetcher waiting");
+
+    let fourth = next(&mut b).await;
+    assert_eq!(fetched_with_epochs(&fourth), [(0, (4, 1))].into(), "the appended batch's epoch is the next last fetched epoch");
+    assert_eq!(epochs(&replica_manager, 0), vec![(0, 0), (1, 2)], "the follower's epochs are the leader's");
+    assert_eq!((log.log_end_offset(), replica_manager.partition("t", 0).expect("hosted").high_watermark()), (4, 4));
+    drop(b);
+}
+
+/// Broker 1 follows `t-0` and `t-1` from broker 2 (the fake) in epoch 1, each with three
+/// records of epoch 0. The fake holds broker 1's Fetch while LeaderAndIsr epoch 2 moves `t-0` to
+/// broker 3 (a fake that never answers); then it answers both with a diverging epoch. The one for
+/// `t-0` comes from a leader `t-0` no longer follows and must not cut its log; the one for `t-1`
+/// applies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_diverging_epoch_for_a_partition_that_moved_is_never_applied() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log_manager = Arc::new(LogManager::startup(vec![dir.path().to_path_buf()], LogConfig::default(), 1, 0).expect("log manager"));
+    let replica_manager = Arc::new(ReplicaManager::new(1, log_manager));
+    let (leader_b, mut b) = fake_broker().await;
+    let (leader_c, mut c) = fake_broker().await;
+    let live: HashMap<i32, (String, i32)> = [(2, endpoint(&leader_b)), (3, endpoint(&leader_c))].into();
+
+    replica_manager.become_leader_or_follower(1, -1, vec![lai(0, 1, 0), lai(1, 1, 0)], &live).expect("lead in epoch 0");
+    append_as_leader(&replica_manager, 0, 3);
+    append_as_leader(&replica_manager, 1, 3);
+    replica_manager.become_leader_or_follower(1, -1, vec![lai(0, 2, 1), lai(1, 2, 1)], &live).expect("follow broker 2 in epoch 1");
+    let held = next(&mut b).await;
+    assert_eq!(fetched_with_epochs(&held), [(0, (3, 0)), (1, (3, 0))].into());
+
+    replica_manager.become_leader_or_follower(1, -1, vec![lai(0, 3, 2)], &live).expect("t-0 moves to broker 3 in epoch 2");
+    let c_fetch = next(&mut c).await; // broker 3 never answers
+    assert_eq!(fetched_with_epochs(&c_fetch), [(0, (3, 0))].into());
+
+    held.answer.send(fetch_answer(vec![diverging(0, 0, 0, 0), diverging(1, 0, 1, 1)])).expect("fetcher waiting");
+    // The fetcher's next Fetch to broker 2 shows the answer was processed: t-1 was cut to 1.
+    let after = next(&mut b).await;
+    assert_eq!(fetched_with_epochs(&after), [(1, (1, 0))].into(), "only t-1 is still fetched from broker 2, from where it was cut");
+    let log = |p: i32| replica_manager.partition("t", p).expect("hosted").log().clone();
+    assert_eq!((log(0).log_end_offset(), epochs(&replica_manager, 0)), (3, vec![(0, 0)]), "t-0 follows broker 3 now: broker 2's stale diverging epoch must not cut it");
+    assert_eq!(log(1).log_end_offset(), 1, "t-1 still follows broker 2 and is cut where it said");
+    drop((b, c));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -3,9 +3,11 @@
 //!
 //! - a deposed leader that was never told keeps accepting acks=all writes that can never be
 //!   replicated: they time out, consumers never see them, and once it follows the new leader it
-//!   truncates them away through OffsetForLeaderEpoch and copies the new leader's log;
+//!   truncates them away (its first fetch's diverging epoch) and copies the new leader's log;
 //! - a follower that missed whole epochs (two quick leader changes it heard nothing of) truncates
 //!   to the first epoch boundary it shares with the leader and ends up identical;
+//! - a follower's fetch that diverges from the leader's log (Fetch v12) is answered at once with
+//!   the leader's epoch end and no records, and does not count as the follower's log end;
 //! - the leader's high watermark never moves backwards.
 
 mod common;
@@ -248,5 +250,54 @@ async fn offset_for_leader_epoch_answers_epoch_ends_and_fences_stale_callers() -
     assert_eq!(ask(-1, 3).await?, (0, 3, 7), "no current epoch: not checked");
     assert_eq!(ask(2, 3).await?.0, 74, "FENCED_LEADER_EPOCH");
     assert_eq!(ask(4, 3).await?.0, 75, "UNKNOWN_LEADER_EPOCH");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_diverging_follower_fetch_is_answered_at_once_with_the_epoch_end_and_moves_nothing() -> anyhow::Result<()> {
+    use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+    use kafka_protocol::messages::FetchRequest;
+    let pair = Pair::start().await?;
+    // Broker 1 leads with [1, 2] in sync; broker 2 is never told, so the test fetches as it.
+    pair.tell(1, 1, 0, &[1, 2]).await?;
+    pair.produce(1, "e0", 5, 1, 30_000).await?;
+    pair.tell(1, 1, 1, &[1, 2]).await?;
+    pair.produce(1, "e1", 2, 1, 30_000).await?;
+    let follower_fetch = |last_fetched_epoch: i32, fetch_offset: i64, min_bytes: i32| {
+        let addr = pair.addr(1);
+        async move {
+            let request = FetchRequest::default()
+                .with_replica_id(BrokerId(2))
+                .with_max_wait_ms(5_000)
+                .with_min_bytes(min_bytes)
+                .with_max_bytes(1 << 20)
+                .with_session_epoch(-1)
+                .with_topics(vec![FetchTopic::default().with_topic(TopicName(StrBytes::from_static_str(TOPIC))).with_partitions(vec![FetchPartition::default()
+                    .with_partition(0)
+                    .with_current_leader_epoch(1)
+                    .with_fetch_offset(fetch_offset)
+                    .with_last_fetched_epoch(last_fetched_epoch)
+                    .with_log_start_offset(0)
+                    .with_partition_max_bytes(1 << 20)])]);
+            let started = tokio::time::Instant::now();
+            let response = Connection::connect(addr).await?.send(&request, 12).await?;
+            let p = response.responses[0].partitions[0].clone();
+            anyhow::Ok((p.error_code, (p.diverging_epoch.epoch, p.diverging_epoch.end_offset), p.records.map_or(0, |r| r.len()), p.high_watermark, started.elapsed()))
+        }
+    };
+    // The follower claims epoch-0 records up to offset 7; the leader's epoch 0 ends at 5.
+    let (code, diverging, bytes, hw, took) = follower_fetch(0, 7, 1 << 20).await?;
+    assert_eq!((code, diverging, bytes), (0, (0, 5), 0), "diverging epoch, no records");
+    assert!(took < Duration::from_secs(3), "a diverging answer does not wait for min_bytes ({took:?})");
+    assert_eq!(hw, 0, "the follower never fetched consistently: nothing is replicated");
+    // Its fetch offset 7 counts records the leader does not have: the HW must not move to it.
+    let (hw, _) = pair.consume(1).await?;
+    assert_eq!(hw, 0, "a diverging fetch does not update the follower's state (KAFKA-13141)");
+    // Cut back to 5, the follower's fetch agrees with the leader's log and is answered records.
+    let (code, diverging, bytes, _, _) = follower_fetch(0, 5, 1).await?;
+    assert_eq!((code, diverging), (0, (-1, -1)), "consistent: no diverging epoch");
+    assert!(bytes > 0, "the leader's epoch-1 records from offset 5");
+    let (hw, _) = pair.consume(1).await?;
+    assert_eq!(hw, 5, "a consistent fetch at 5 moves the HW there");
     Ok(())
 }

@@ -6,6 +6,8 @@
 //! request's version. v12 is flexible: the codec has already decoded its request (compact fields,
 //! unknown tags skipped), and the encoder writes each partition's tagged fields after its records,
 //! so a v12 answer has bytes after every file region and its records still go by `sendfile(2)`.
+//! A v12 request's `LastFetchedEpoch` goes to the replica manager, and a partition it finds
+//! diverging is answered with the leader's `DivergingEpoch` (tagged field 0) and no records.
 //! read_committed answers carry an empty aborted-transactions list and LSO = HW (no
 //! transactions).
 //!
@@ -39,6 +41,8 @@ impl KafkaApis {
             .flat_map(|t| {
                 t.partitions.iter().map(|p| FetchPartitionRequest {
                     tp: TopicPartition::new(t.topic.0.as_str(), p.partition),
+                    // −1 (and every version below 12, which decodes as −1) means none.
+                    last_fetched_epoch: (p.last_fetched_epoch >= 0).then_some(p.last_fetched_epoch),
                     fetch_offset: p.fetch_offset,
                     log_start_offset: p.log_start_offset,
                     partition_max_bytes: p.partition_max_bytes,
@@ -61,7 +65,7 @@ fn fetch_response(request: &FetchRequest, data: Vec<FetchPartitionData>, read_co
     for topic in &request.topics {
         let mut out = FetchTopic { name: topic.topic.0.to_string(), partitions: Vec::with_capacity(topic.partitions.len()) };
         for p in &topic.partitions {
-            let d = data.next().unwrap_or(FetchPartitionData { error_code: codes::UNKNOWN_SERVER_ERROR, high_watermark: -1, log_start_offset: -1, records: None });
+            let d = data.next().unwrap_or(FetchPartitionData { error_code: codes::UNKNOWN_SERVER_ERROR, high_watermark: -1, log_start_offset: -1, diverging_epoch: None, records: None });
             out.partitions.push(FetchPartition {
                 partition_index: p.partition,
                 error_code: d.error_code,
@@ -70,7 +74,7 @@ fn fetch_response(request: &FetchRequest, data: Vec<FetchPartitionData>, read_co
                 log_start_offset: d.log_start_offset,
                 aborted_transactions: (read_committed && d.error_code == codes::NONE).then(Vec::new),
                 preferred_read_replica: -1,
-                diverging_epoch: None,
+                diverging_epoch: d.diverging_epoch,
                 records: d.records.map(SegmentRegion),
             });
         }

@@ -1,11 +1,12 @@
 //! OffsetForLeaderEpoch (key 23), v0–4 (KIP-101/279/320, reference §4.6; flexible from 4): for
 //! each partition, the end offset of the requested leader epoch in the leader's log (the start of
 //! the next epoch it knows, or its log end for the current epoch), with the largest epoch at or
-//! below the one asked. Followers truncate with it; KIP-320 consumers check for truncation with it.
-//! Only the leader answers, whatever `replica_id` (v3+) says, as in 2.8; `current_leader_epoch`
-//! (v2+) is fenced as for Fetch. A partition this broker does not host answers
-//! NOT_LEADER_OR_FOLLOWER if the cluster knows it and UNKNOWN_TOPIC_OR_PARTITION if not, as
-//! Kafka's `ReplicaManager.lastOffsetForLeaderEpoch`.
+//! below the one asked. Followers truncate with it when their log has no epochs to send in a fetch
+//! (the others get the same answer as a Fetch v12 diverging epoch); KIP-320 consumers check for
+//! truncation with it. Only the leader answers, whatever `replica_id` (v3+) says, as in 2.8;
+//! `current_leader_epoch` (v2+) is fenced as for Fetch. A partition this broker does not host
+//! answers NOT_LEADER_OR_FOLLOWER if the cluster knows it and UNKNOWN_TOPIC_OR_PARTITION if not,
+//! as Kafka's `ReplicaManager.lastOffsetForLeaderEpoch`.
 
 use kafka_protocol::messages::offset_for_leader_epoch_response::{EpochEndOffset, OffsetForLeaderTopicResult};
 use kafka_protocol::messages::{OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse, ResponseKind};

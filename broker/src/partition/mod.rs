@@ -42,7 +42,7 @@ use crate::purgatory::DelayedOperations;
 
 pub mod rules;
 
-use rules::FollowerState;
+use rules::{FetchDivergence, FollowerState};
 
 /// The controller-assigned state of a partition, from LeaderAndIsr.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -131,6 +131,9 @@ pub enum FetchIsolation {
 #[derive(Clone, Debug)]
 pub struct LogReadInfo {
     pub data: FetchDataInfo,
+    /// `(epoch, end offset)` when the fetch's last fetched epoch shows the reader's log diverging
+    /// from this one ([`rules::fetch_divergence`]); `data` is then empty.
+    pub diverging_epoch: Option<(i32, i64)>,
     pub high_watermark: i64,
     pub log_start_offset: i64,
     /// The leader's log end when the read happened (a follower fetching from it is caught up).
@@ -392,22 +395,40 @@ impl Partition {
     }
 
     /// `readRecords`: reads from `fetch_offset` as leader, fenced on the client's view of the
-    /// leader epoch, up to the log end (followers) or the HW (consumers).
-    pub fn read_records(&self, fetch_offset: i64, current_leader_epoch: i32, max_bytes: u32, isolation: FetchIsolation, min_one_message: bool) -> Result<LogReadInfo, ReplicaError> {
+    /// leader epoch, up to the log end (followers) or the HW (consumers). A fetch carrying the
+    /// epoch of the reader's last fetched batch (`last_fetched_epoch`, Fetch v12+) is first
+    /// checked against this log's epochs: a diverging reader gets the diverging epoch and no
+    /// records, one whose epoch this log cannot place gets OFFSET_OUT_OF_RANGE. The check and the
+    /// offsets are read under the state lock, so they belong to one leader epoch.
+    pub fn read_records(&self, last_fetched_epoch: Option<i32>, fetch_offset: i64, current_leader_epoch: i32, max_bytes: u32, isolation: FetchIsolation, min_one_message: bool) -> Result<LogReadInfo, ReplicaError> {
         let s = self.read();
         check_epoch(s.state.leader_epoch, current_leader_epoch)?;
         if s.state.leader != self.local_broker_id {
             return Err(PartitionError::NotLeaderOrFollower.into());
         }
-        // Read the offsets before the records: the answer's HW never exceeds what was read.
+        // Read the offsets before the records (Kafka's `initial*` offsets): the answer's HW never
+        // exceeds what was read.
         let high_watermark = self.high_watermark();
+        let log_start_offset = self.log.log_start_offset();
         let log_end_offset = self.log.log_end_offset();
+        if let Some(epoch) = last_fetched_epoch {
+            match rules::fetch_divergence(epoch, fetch_offset, self.log.end_offset_for_epoch(epoch)) {
+                FetchDivergence::Consistent => {}
+                FetchDivergence::Diverging { epoch, end_offset } => {
+                    let data = FetchDataInfo { records: None };
+                    return Ok(LogReadInfo { data, diverging_epoch: Some((epoch, end_offset)), high_watermark, log_start_offset, log_end_offset });
+                }
+                FetchDivergence::Unknown => {
+                    return Err(LogError::OffsetOutOfRange { partition: self.tp.to_string(), offset: fetch_offset, log_start: log_start_offset, log_end: log_end_offset }.into());
+                }
+            }
+        }
         let max_offset = match isolation {
             FetchIsolation::LogEnd => log_end_offset,
             FetchIsolation::HighWatermark => high_watermark,
         };
         let data = self.log.read(fetch_offset, max_bytes, max_offset, min_one_message)?;
-        Ok(LogReadInfo { data, high_watermark, log_start_offset: self.log.log_start_offset(), log_end_offset })
+        Ok(LogReadInfo { data, diverging_epoch: None, high_watermark, log_start_offset, log_end_offset })
     }
 
     /// `updateFollowerFetchState`: follower `replica_id` fetched from `fetch_offset` while this

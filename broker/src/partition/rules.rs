@@ -1,9 +1,11 @@
 //! The leader's replication rules as pure functions over plain data: what Kafka's `Partition`
 //! decides in `maybeIncrementLeaderHW`, `getOutOfSyncReplicas`, `isFollowerAtHighwatermark`,
-//! `makeLeader` and `Replica.updateFetchState` (reference §4.2–4.3). `Partition` calls them under
-//! its lock; here they are tested with tables.
+//! `makeLeader`, `readRecords`' diverging-epoch check and `Replica.updateFetchState` (reference
+//! §4.2–4.3, §4.6). `Partition` calls them under its lock; here they are tested with tables.
 
 use std::collections::HashMap;
+
+use odradek_log::epoch::{UNDEFINED_EPOCH, UNDEFINED_EPOCH_OFFSET};
 
 /// A follower's log end the leader has not heard yet (Kafka's `UnknownOffset`).
 pub const UNKNOWN_OFFSET: i64 = -1;
@@ -108,6 +110,36 @@ pub fn followers_on_becoming_leader(
         .collect()
 }
 
+/// What the leader's log says of a fetch that carries the follower's `LastFetchedEpoch` (Fetch
+/// v12+, KIP-595's truncation on fetch as Kafka 2.7+ brokers use it between themselves).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FetchDivergence {
+    /// The follower's log agrees with the leader's up to the fetch offset: read as usual.
+    Consistent,
+    /// The follower's records from `end_offset` on (or its epochs after `epoch`) are not the
+    /// leader's: the answer carries this `DivergingEpoch` and no records, and the follower
+    /// truncates as it would for an OffsetForLeaderEpoch answer.
+    Diverging { epoch: i32, end_offset: i64 },
+    /// The leader cannot say where that epoch ends (it has no epochs, or none that old and
+    /// later): OFFSET_OUT_OF_RANGE.
+    Unknown,
+}
+
+/// `Partition.readRecords`' check: `leader_end` is the leader's `endOffsetForEpoch(last_fetched_epoch)`,
+/// the largest epoch it knows at or below the follower's and the offset where that epoch ends
+/// in its log. The follower diverges if the leader never had its epoch (the answer is an older
+/// one) or if that epoch ends in the leader's log before the follower's fetch offset.
+pub fn fetch_divergence(last_fetched_epoch: i32, fetch_offset: i64, leader_end: (i32, i64)) -> FetchDivergence {
+    let (epoch, end_offset) = leader_end;
+    if epoch == UNDEFINED_EPOCH || end_offset == UNDEFINED_EPOCH_OFFSET {
+        FetchDivergence::Unknown
+    } else if epoch < last_fetched_epoch || end_offset < fetch_offset {
+        FetchDivergence::Diverging { epoch, end_offset }
+    } else {
+        FetchDivergence::Consistent
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -191,5 +223,27 @@ mod tests {
         let kept = followers_on_becoming_leader(&known, true, &[1, 2, 3, 4], &[1, 2, 3], 1, 50, 900);
         assert_eq!((kept[&2].log_end_offset, kept[&3].log_end_offset, kept[&4].log_end_offset), (40, 35, UNKNOWN_OFFSET));
         assert_eq!(kept[&3].last_caught_up_time_ms, 900);
+    }
+
+    #[test]
+    fn fetch_divergence_table() {
+        use FetchDivergence::*;
+        // The leader's epochs are [(3, 0), (5, 100)] with log end 150; each case gives the
+        // follower's (last fetched epoch, fetch offset) and the leader's end for that epoch.
+        let cases: &[(i32, i64, (i32, i64), FetchDivergence)] = &[
+            (5, 150, (5, 150), Consistent),                                   // caught up
+            (5, 120, (5, 150), Consistent),                                   // behind in the same epoch
+            (5, 160, (5, 150), Diverging { epoch: 5, end_offset: 150 }),      // ahead of the leader's log end
+            (3, 90, (3, 100), Consistent),                                    // behind in an older epoch
+            (3, 100, (3, 100), Consistent),                                   // exactly at the epoch's end
+            (3, 105, (3, 100), Diverging { epoch: 3, end_offset: 100 }),      // kept writing epoch 3 past it
+            (4, 110, (3, 100), Diverging { epoch: 3, end_offset: 100 }),      // led epoch 4, which the leader never had
+            (4, 90, (3, 100), Diverging { epoch: 3, end_offset: 100 }),       // even below the end: its epoch 4 is unknown
+            (1, 60, (1, 0), Diverging { epoch: 1, end_offset: 0 }),           // older than any epoch the leader has
+            (7, 150, (-1, -1), Unknown),                                      // newer than the leader's: cannot be placed
+        ];
+        for &(epoch, offset, leader_end, expected) in cases {
+            assert_eq!(fetch_divergence(epoch, offset, leader_end), expected, "{epoch} {offset} {leader_end:?}");
+        }
     }
 }

@@ -155,3 +155,40 @@ fn deleting_a_partition_ends_its_acks_all_waits() {
     p.stopped(true);
     assert_eq!(p.check_enough_replicas_reach_offset(required, 1), Some(codes::NOT_LEADER_OR_FOLLOWER));
 }
+
+/// Truncation on fetch, the leader's side: a read carrying the reader's last fetched epoch is
+/// checked against this log's epochs first. The log holds epoch 0 at offsets 0..3 and epoch 2
+/// at 3..5.
+#[test]
+fn a_diverging_reader_gets_the_leaders_epoch_end_and_no_records() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = partition(dir.path(), state(LOCAL, 0));
+    let batch = one_record();
+    for _ in 0..3 {
+        p.append_records_to_leader(&batch, 1, 0).expect("append in epoch 0");
+    }
+    assert_eq!(p.make_leader(state(LOCAL, 2), 0), Transition::Applied);
+    for _ in 0..2 {
+        p.append_records_to_leader(&batch, 1, 0).expect("append in epoch 2");
+    }
+    let read = |last_fetched_epoch: Option<i32>, fetch_offset: i64| p.read_records(last_fetched_epoch, fetch_offset, 2, 1 << 20, FetchIsolation::LogEnd, true);
+    // (last fetched epoch, fetch offset) → diverging epoch, records returned
+    let cases: &[(Option<i32>, i64, Option<(i32, i64)>, bool)] = &[
+        (None, 3, None, true),             // no epoch sent (consumers, Fetch < v12): no check
+        (Some(2), 5, None, false),         // caught up
+        (Some(0), 3, None, true),          // at the end of epoch 0: reads epoch 2's records
+        (Some(0), 2, None, true),          // behind inside epoch 0
+        (Some(0), 4, Some((0, 3)), false), // wrote epoch 0 past where the leader's ends
+        (Some(1), 4, Some((0, 3)), false), // led epoch 1, which this log never had
+        (Some(2), 6, Some((2, 5)), false), // ahead of the log end in the current epoch
+    ];
+    for &(epoch, offset, diverging, has_records) in cases {
+        let info = read(epoch, offset).unwrap_or_else(|e| panic!("{epoch:?} at {offset}: {e}"));
+        assert_eq!(info.diverging_epoch, diverging, "{epoch:?} at {offset}");
+        assert_eq!(info.data.records.is_some_and(|r| r.len > 0), has_records, "{epoch:?} at {offset}");
+        assert_eq!((info.high_watermark, info.log_end_offset), (0, 5), "the offsets come with a diverging answer too");
+    }
+    // An epoch newer than any this log knows cannot be placed: OFFSET_OUT_OF_RANGE.
+    let err = read(Some(3), 5).expect_err("epoch 3 is unknown");
+    assert_eq!(err.code(), codes::OFFSET_OUT_OF_RANGE);
+}

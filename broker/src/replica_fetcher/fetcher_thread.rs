@@ -1,7 +1,8 @@
 //! One `ReplicaFetcherThread`: a task that truncates and fetches every partition its leader
 //! carries. Requests are built from a copy of the partition states; answers are applied under
 //! the partition-map lock, each only if its partition's state is still the one the request was
-//! built from (see the module's invariant in `replica_fetcher`).
+//! built from (see the module's invariant in `replica_fetcher`). A fetch answer with a diverging
+//! epoch truncates under that same check (`truncateOnFetchResponse`).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -25,9 +26,9 @@ use odradek_log::now_ms;
 use odradek_protocol::topic_name;
 use crate::partition::ReplicaError;
 
-/// The Fetch version followers send: the highest served (v12, flexible with diverging epochs, is
-/// not served); truncation goes through OffsetForLeaderEpoch instead.
-const FETCH_VERSION: i16 = 11;
+/// The Fetch version followers send, Kafka 2.8's (inter-broker protocol ≥ 2.7): v12 carries each
+/// partition's `LastFetchedEpoch` and answers `DivergingEpoch`, so followers truncate on fetch.
+const FETCH_VERSION: i16 = 12;
 const OFFSET_FOR_LEADER_EPOCH_VERSION: i16 = 3;
 
 type Snapshot = BTreeMap<TopicPartition, PartitionFetchState>;
@@ -131,24 +132,34 @@ impl FetcherThread {
     /// One partition's OffsetForLeaderEpoch answer, under the partition-map lock.
     fn apply_epoch_end_offset(&self, tp: &TopicPartition, state: &mut PartitionFetchState, answer: &EpochEndOffset) -> Fenced {
         match answer.error_code {
-            codes::NONE => {}
-            codes::FENCED_LEADER_EPOCH => return Fenced::Yes,
+            codes::NONE => self.truncate_to_epoch_end(tp, state, answer.leader_epoch, answer.end_offset),
+            codes::FENCED_LEADER_EPOCH => Fenced::Yes,
             code => {
                 debug!(partition = %tp, leader = self.leader, error_code = code, "OffsetForLeaderEpoch failed; backing off");
                 self.back_off(state);
-                return Fenced::No;
+                Fenced::No
             }
         }
-        let partition = &state.partition;
+    }
+
+    /// Cuts the log where the leader's `(leader_epoch, end_offset)` (an OffsetForLeaderEpoch
+    /// answer or a fetch answer's diverging epoch) says it diverges, under the partition-map lock
+    /// (`maybeTruncateToEpochEndOffsets`). The next request starts at the new log end with the
+    /// new latest epoch. A completed truncation moves the partition to fetching; an incomplete
+    /// one (KIP-279) asks again the way it asked: truncating through OffsetForLeaderEpoch,
+    /// fetching through its next fetch's last fetched epoch.
+    fn truncate_to_epoch_end(&self, tp: &TopicPartition, state: &mut PartitionFetchState, leader_epoch: i32, end_offset: i64) -> Fenced {
+        let partition = Arc::clone(&state.partition);
         let log = partition.log();
-        let local = log.end_offset_for_epoch(answer.leader_epoch);
-        let truncation = offset_truncation_state(answer.leader_epoch, answer.end_offset, local, log.log_end_offset(), partition.high_watermark());
+        let local = log.end_offset_for_epoch(leader_epoch);
+        let truncation = offset_truncation_state(leader_epoch, end_offset, local, log.log_end_offset(), partition.high_watermark());
         match partition.truncate_to(truncation.offset, state.current_leader_epoch, now_ms()) {
             Ok(truncated) => {
                 if truncated {
-                    info!(partition = %tp, leader = self.leader, leader_epoch = answer.leader_epoch, end_offset = answer.end_offset, truncated_to = truncation.offset, "truncated to the leader's epoch boundary");
+                    info!(partition = %tp, leader = self.leader, leader_epoch, end_offset, truncated_to = truncation.offset, "truncated to the leader's epoch boundary");
                 }
                 state.fetch_offset = log.log_end_offset();
+                state.last_fetched_epoch = log.latest_epoch();
                 if truncation.truncation_completed {
                     state.state = ReplicaFetchState::Fetching;
                 }
@@ -172,6 +183,7 @@ impl FetcherThread {
                     .with_partition(tp.partition)
                     .with_current_leader_epoch(state.current_leader_epoch)
                     .with_fetch_offset(state.fetch_offset)
+                    .with_last_fetched_epoch(state.last_fetched_epoch.unwrap_or(-1))
                     .with_log_start_offset(state.partition.log().log_start_offset())
                     .with_partition_max_bytes(self.config.partition_max_bytes),
             );
@@ -198,14 +210,25 @@ impl FetcherThread {
         Ok(())
     }
 
-    /// One partition's Fetch answer, under the partition-map lock (`processPartitionData`).
+    /// One partition's Fetch answer, under the partition-map lock (`processPartitionData`, and
+    /// `truncateOnFetchResponse` for a diverging epoch). A diverging answer only truncates: its
+    /// high watermark is not taken before the log is cut, which would expose the follower's
+    /// diverging records to its readers (KAFKA-14704).
     fn apply_fetched(&self, tp: &TopicPartition, state: &mut PartitionFetchState, answer: &PartitionData) -> Fenced {
         let partition = Arc::clone(&state.partition);
         match answer.error_code {
+            codes::NONE if answer.diverging_epoch.epoch >= 0 => {
+                let diverging = &answer.diverging_epoch;
+                info!(partition = %tp, leader = self.leader, fetch_offset = state.fetch_offset, last_fetched_epoch = ?state.last_fetched_epoch, diverging_epoch = diverging.epoch, end_offset = diverging.end_offset, "the leader's log diverges from ours");
+                return self.truncate_to_epoch_end(tp, state, diverging.epoch, diverging.end_offset);
+            }
             codes::NONE => {
                 let records = complete_batches(answer.records.as_deref().unwrap_or_default());
                 match partition.append_records_as_follower(records, answer.high_watermark, state.current_leader_epoch, now_ms()) {
-                    Ok(_) => state.fetch_offset = partition.log().log_end_offset(),
+                    Ok(_) => {
+                        state.fetch_offset = partition.log().log_end_offset();
+                        state.last_fetched_epoch = partition.log().latest_epoch();
+                    }
                     Err(ReplicaError::Refused(_)) => return Fenced::Yes,
                     Err(e) => {
                         warn!(partition = %tp, leader = self.leader, error = %e, "cannot append fetched records; truncating again");
@@ -216,7 +239,10 @@ impl FetcherThread {
             codes::OFFSET_OUT_OF_RANGE if state.fetch_offset < answer.log_start_offset => {
                 info!(partition = %tp, leader = self.leader, fetch_offset = state.fetch_offset, leader_log_start = answer.log_start_offset, "behind the leader's log start; restarting the log there");
                 match partition.truncate_fully_and_start_at(answer.log_start_offset, state.current_leader_epoch, now_ms()) {
-                    Ok(()) => state.fetch_offset = answer.log_start_offset,
+                    Ok(()) => {
+                        state.fetch_offset = answer.log_start_offset;
+                        state.last_fetched_epoch = partition.log().latest_epoch();
+                    }
                     Err(ReplicaError::Refused(_)) => return Fenced::Yes,
                     Err(e) => {
                         warn!(partition = %tp, error = %e, "cannot restart the log");

@@ -1,17 +1,26 @@
 //! Followers pull: Kafka's `ReplicaFetcherManager` and `ReplicaFetcherThread` (reference §4.1,
 //! §4.6). One fetcher task per source broker carries every partition this broker follows there.
 //!
-//! A partition enters *truncating*: the fetcher asks the leader for the end offset of its latest
-//! local epoch (OffsetForLeaderEpoch) and cuts its log where the logs diverge, asking again while
-//! its own epoch at that point differs from the leader's answer (KIP-279, [`truncation`]). Then
-//! it *fetches* from its fetch offset (Fetch with its broker id as replica id, which reads to the
-//! leader's log end): the batches are appended verbatim, the follower's HW becomes the leader's
-//! capped at its own log end. A fetch below the leader's log start restarts the log there; a
-//! fenced epoch drops the partition until the next LeaderAndIsr; other errors back off and retry.
+//! Followers truncate on fetch, as Kafka's do from inter-broker protocol 2.7: a partition whose
+//! log has a leader epoch starts *fetching* at its log end at once (Fetch v12 with its broker id
+//! as replica id, which reads to the leader's log end), each fetch carrying the epoch of the
+//! last batch it holds (`LastFetchedEpoch`). If the leader's epochs contradict that epoch at
+//! that offset, the answer carries the leader's `DivergingEpoch` instead of records, and the
+//! follower cuts its log exactly as for an OffsetForLeaderEpoch answer ([`truncation`]) and
+//! fetches again with its new last epoch, which asks again if the cut was not the last
+//! (KIP-279). No round trip is spent on truncation when the logs agree. A partition without
+//! epochs starts *truncating* instead: it asks the leader through OffsetForLeaderEpoch and cuts
+//! where the answer says (its high watermark, when the leader cannot tell), as does a partition
+//! whose fetched batches could not be appended or whose fetch offset is past the leader's log end.
+//!
+//! Fetched batches are appended verbatim, and the follower's HW becomes the leader's capped at
+//! its own log end. A fetch below the leader's log start restarts the log there; a fenced epoch
+//! drops the partition until the next LeaderAndIsr; other errors back off and retry.
 //!
 //! Invariant: an answer is applied only if, when it is applied, the partition is still carried
-//! by this fetcher in the same leader epoch, in the same state, at the same fetch offset as when
-//! the request was sent. The check and the append happen under the fetcher's partition-map lock,
+//! by this fetcher in the same leader epoch, in the same state, at the same fetch offset and
+//! last fetched epoch as when the request was sent (a diverging epoch included: a stale one would
+//! cut a log that already moved on). The check and the append happen under the fetcher's partition-map lock,
 //! which [`ReplicaFetcherManager::remove_partitions`] also takes: once it returns, no answer from
 //! that leader is applied to those partitions, even one already on its way (Kafka's
 //! `partitionMapLock` in `AbstractFetcherThread.processFetchRequest`). The partition itself
@@ -58,6 +67,9 @@ struct PartitionFetchState {
     current_leader_epoch: i32,
     /// The offset the next fetch starts at: the follower's log end.
     fetch_offset: i64,
+    /// The latest epoch in the follower's log, sent as the next fetch's `LastFetchedEpoch`
+    /// (`None` with no epochs). Kept up to date on every append and truncation.
+    last_fetched_epoch: Option<i32>,
     state: ReplicaFetchState,
     /// Backing off after an error until then.
     delayed_until: Option<Instant>,
@@ -66,7 +78,11 @@ struct PartitionFetchState {
 impl PartitionFetchState {
     /// Whether `current` is still the state a request built from `self` was for.
     fn same_as(&self, current: &PartitionFetchState) -> bool {
-        Arc::ptr_eq(&self.partition, &current.partition) && self.current_leader_epoch == current.current_leader_epoch && self.fetch_offset == current.fetch_offset && self.state == current.state
+        Arc::ptr_eq(&self.partition, &current.partition)
+            && self.current_leader_epoch == current.current_leader_epoch
+            && self.fetch_offset == current.fetch_offset
+            && self.last_fetched_epoch == current.last_fetched_epoch
+            && self.state == current.state
     }
 }
 
@@ -110,7 +126,8 @@ impl ReplicaFetcherManager {
     }
 
     /// `addFetcherForPartitions`: follow `partitions` (each with the leader epoch it follows
-    /// in) from `leader` at `endpoint`, each starting with truncation from its log end.
+    /// in) from `leader` at `endpoint`, each from its log end: fetching with its latest epoch
+    /// if its log has one, else truncating first (`AbstractFetcherThread.partitionFetchState`).
     pub fn add_partitions(&self, leader: i32, endpoint: (String, i32), partitions: Vec<(Arc<Partition>, i32)>) {
         if partitions.is_empty() {
             return;
@@ -132,8 +149,10 @@ impl ReplicaFetcherManager {
             let mut map = fetcher.partitions.lock();
             for (partition, leader_epoch) in partitions {
                 let fetch_offset = partition.log().log_end_offset();
-                info!(partition = %partition.tp, leader, leader_epoch, fetch_offset, "following");
-                map.insert(partition.tp.clone(), PartitionFetchState { partition, current_leader_epoch: leader_epoch, fetch_offset, state: ReplicaFetchState::Truncating, delayed_until: None });
+                let last_fetched_epoch = partition.log().latest_epoch();
+                let state = if last_fetched_epoch.is_some() { ReplicaFetchState::Fetching } else { ReplicaFetchState::Truncating };
+                info!(partition = %partition.tp, leader, leader_epoch, fetch_offset, ?last_fetched_epoch, ?state, "following");
+                map.insert(partition.tp.clone(), PartitionFetchState { partition, current_leader_epoch: leader_epoch, fetch_offset, last_fetched_epoch, state, delayed_until: None });
             }
         }
         fetcher.wake.notify_one();

@@ -8,6 +8,13 @@
 //! (`updateFollowerFetchState`: its log end, the HW, maybe an ISR expansion for the controller).
 //! If fewer than `min_bytes` are ready and nothing failed, a [`DelayedFetch`] waits in the fetch
 //! purgatory.
+//!
+//! Followers truncate on fetch (Fetch v12, reference §4.6): each partition of a follower's fetch
+//! carries the epoch of the last batch it holds, and a partition whose `(last fetched epoch,
+//! fetch offset)` the leader's epochs contradict is answered at once with the diverging epoch and
+//! no records (`Partition::read_records`). Such a read is not a fetch at the follower's log end:
+//! it does not update the follower's fetch state (its fetch offset counts records the leader does
+//! not have, which must not move the HW nor admit it to the ISR; Kafka 2.8.1+, KAFKA-13141).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -45,6 +52,8 @@ impl FetchParams {
 #[derive(Clone, Debug)]
 pub struct FetchPartitionRequest {
     pub tp: TopicPartition,
+    /// The epoch of the last batch the follower holds (Fetch v12+; `None` when absent or −1).
+    pub last_fetched_epoch: Option<i32>,
     pub fetch_offset: i64,
     /// The follower's log start (−1 from consumers).
     pub log_start_offset: i64,
@@ -58,6 +67,8 @@ pub struct FetchPartitionData {
     pub error_code: i16,
     pub high_watermark: i64,
     pub log_start_offset: i64,
+    /// `(epoch, end offset)` for a follower whose log diverges from the leader's; no records.
+    pub diverging_epoch: Option<(i32, i64)>,
     pub records: Option<FileSlice>,
 }
 
@@ -66,15 +77,23 @@ pub struct LogReadResults {
     pub partitions: Vec<FetchPartitionData>,
     pub bytes: usize,
     pub any_error: bool,
+    /// Some partition answered with a diverging epoch: the follower must truncate before it
+    /// can use more data, so the answer goes out at once.
+    pub any_diverging: bool,
     /// Per partition, the partition read and the leader's log end at the read, when it
     /// succeeded (for the follower's fetch state, without looking the partition up again).
     read_from: Vec<Option<(Arc<Partition>, i64)>>,
 }
 
 impl LogReadResults {
+    /// Whether the fetch is answered now rather than waiting for `min_bytes`.
+    pub(crate) fn complete(&self, min_bytes: usize) -> bool {
+        self.bytes >= min_bytes || self.any_error || self.any_diverging
+    }
+
     fn push_error(&mut self, error_code: i16) {
         self.any_error = true;
-        self.partitions.push(FetchPartitionData { error_code, high_watermark: -1, log_start_offset: -1, records: None });
+        self.partitions.push(FetchPartitionData { error_code, high_watermark: -1, log_start_offset: -1, diverging_epoch: None, records: None });
         self.read_from.push(None);
     }
 }
@@ -87,7 +106,7 @@ impl ReplicaManager {
         if params.is_from_follower() {
             self.update_follower_fetch_state(params.replica_id, &partitions, &read, now_ms);
         }
-        if params.max_wait_ms <= 0 || read.bytes >= params.min_bytes || read.any_error || partitions.is_empty() {
+        if params.max_wait_ms <= 0 || read.complete(params.min_bytes) || partitions.is_empty() {
             return Delayed::Ready(read.partitions);
         }
         let deadline = Instant::now() + Duration::from_millis(params.max_wait_ms as u64);
@@ -99,14 +118,19 @@ impl ReplicaManager {
     pub(crate) fn read_from_local_log(&self, params: &FetchParams, partitions: &[FetchPartitionRequest]) -> LogReadResults {
         let mut budget = params.max_bytes;
         let mut min_one_message = true;
-        let mut read = LogReadResults { partitions: Vec::with_capacity(partitions.len()), bytes: 0, any_error: false, read_from: Vec::with_capacity(partitions.len()) };
+        let mut read = LogReadResults { partitions: Vec::with_capacity(partitions.len()), bytes: 0, any_error: false, any_diverging: false, read_from: Vec::with_capacity(partitions.len()) };
         for p in partitions {
             let max_bytes = (p.partition_max_bytes.max(0) as usize).min(budget) as u32;
             let Some(partition) = self.get_partition(&p.tp) else {
                 read.push_error(codes::UNKNOWN_TOPIC_OR_PARTITION);
                 continue;
             };
-            match partition.read_records(p.fetch_offset, p.current_leader_epoch, max_bytes, params.isolation(), min_one_message) {
+            match partition.read_records(p.last_fetched_epoch, p.fetch_offset, p.current_leader_epoch, max_bytes, params.isolation(), min_one_message) {
+                Ok(info) if info.diverging_epoch.is_some() => {
+                    read.any_diverging = true;
+                    read.partitions.push(FetchPartitionData { error_code: codes::NONE, high_watermark: info.high_watermark, log_start_offset: info.log_start_offset, diverging_epoch: info.diverging_epoch, records: None });
+                    read.read_from.push(None);
+                }
                 Ok(info) => {
                     let records = info.data.records.filter(|s| s.len > 0);
                     if let Some(slice) = &records {
@@ -115,14 +139,14 @@ impl ReplicaManager {
                         budget = budget.saturating_sub(n);
                         min_one_message = false;
                     }
-                    read.partitions.push(FetchPartitionData { error_code: codes::NONE, high_watermark: info.high_watermark, log_start_offset: info.log_start_offset, records });
+                    read.partitions.push(FetchPartitionData { error_code: codes::NONE, high_watermark: info.high_watermark, log_start_offset: info.log_start_offset, diverging_epoch: None, records });
                     read.read_from.push(Some((Arc::clone(&partition), info.log_end_offset)));
                 }
                 Err(ReplicaError::Log(LogError::OffsetOutOfRange { .. })) => {
                     // The client learns the valid range from the answer's offsets. A follower
                     // beyond our log end has diverged and is not counted as caught up.
                     read.any_error = true;
-                    read.partitions.push(FetchPartitionData { error_code: codes::OFFSET_OUT_OF_RANGE, high_watermark: partition.high_watermark(), log_start_offset: partition.log().log_start_offset(), records: None });
+                    read.partitions.push(FetchPartitionData { error_code: codes::OFFSET_OUT_OF_RANGE, high_watermark: partition.high_watermark(), log_start_offset: partition.log().log_start_offset(), diverging_epoch: None, records: None });
                     read.read_from.push(None);
                 }
                 Err(e) => read.push_error(e.code()),
@@ -131,8 +155,8 @@ impl ReplicaManager {
         read
     }
 
-    /// `updateFollowerFetchState`: every partition read without error records the follower's
-    /// fetch; ISR expansions go to the controller.
+    /// `updateFollowerFetchState`: every partition read without error or divergence records the
+    /// follower's fetch; ISR expansions go to the controller.
     fn update_follower_fetch_state(&self, replica_id: i32, partitions: &[FetchPartitionRequest], read: &LogReadResults, now_ms: i64) {
         for (p, read_from) in partitions.iter().zip(&read.read_from) {
             let Some((partition, log_end_offset)) = read_from else { continue };
