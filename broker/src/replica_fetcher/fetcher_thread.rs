@@ -29,7 +29,8 @@ use crate::partition::ReplicaError;
 /// The Fetch version followers send, Kafka 2.8's (inter-broker protocol ≥ 2.7): v12 carries each
 /// partition's `LastFetchedEpoch` and answers `DivergingEpoch`, so followers truncate on fetch.
 const FETCH_VERSION: i16 = 12;
-const OFFSET_FOR_LEADER_EPOCH_VERSION: i16 = 3;
+/// The OffsetForLeaderEpoch version a 2.8 follower sends (inter-broker protocol ≥ 2.8-IV0), flexible.
+const OFFSET_FOR_LEADER_EPOCH_VERSION: i16 = 4;
 
 type Snapshot = BTreeMap<TopicPartition, PartitionFetchState>;
 
