@@ -32,7 +32,7 @@ use kafka_protocol::messages::ApiKey;
 
 /// `(api key, min version, max version)` for every API the broker implements.
 pub const SUPPORTED_APIS: &[(ApiKey, i16, i16)] = &[
-    (ApiKey::Produce, 0, 7),
+    (ApiKey::Produce, 0, 9),
     (ApiKey::Fetch, 4, 11),
     (ApiKey::ListOffsets, 1, 5),
     (ApiKey::Metadata, 1, 8),

@@ -49,7 +49,7 @@ pub fn up_convert(records: &[u8]) -> Result<Vec<u8>, LegacyError> {
     if shallow.is_empty() {
         return Err(LegacyError::invalid("Record batch has no batches at all", None));
     }
-    let source_codec = shallow.iter().map(LegacyMessage::codec).filter(|&c| c != NONE).last().unwrap_or(NONE);
+    let source_codec = shallow.iter().map(LegacyMessage::codec).rev().find(|&c| c != NONE).unwrap_or(NONE);
     let converted = if source_codec == NONE {
         for message in &shallow {
             check_timestamp_type(message, 0)?;
