@@ -3,8 +3,12 @@
 //! The ranges follow `../shared/reference/kafka-clients.md` §4.1/§4.3: Kafka 2.3's client-facing
 //! ranges (non-flexible, so no client ever needs tagged fields except the ApiVersions probe),
 //! trimmed at the bottom to what is implemented, and each containing the single versions old
-//! librdkafka checks for (Produce 3, Fetch 4, ListOffsets 1, ApiVersions 0). Fetch stops at 11:
-//! v12 is flexible and v13+ addresses topics by id. The control-plane APIs carry the versions a
+//! librdkafka checks for (Produce 3, Fetch 4, ListOffsets 1, ApiVersions 0). Fetch goes up to
+//! 12, Kafka 2.8's maximum: v12 is flexible (request header v2, response header v1, tagged
+//! fields, the partition's `DivergingEpoch` among them), and the zero-copy encoder
+//! ([`crate::fetch`]) writes it with the records still sent by `sendfile(2)`; v13+ address topics
+//! by id and came after 2.8. Fetch starts at 4 because v0–3 answers need records down-converted
+//! to message format 0/1. The control-plane APIs carry the versions a
 //! 2.8 controller sends (LeaderAndIsr 5, StopReplica 3, UpdateMetadata 7) and everything below
 //! them, all of which the `kafka-protocol` codec handles.
 //!
@@ -33,7 +37,7 @@ use kafka_protocol::messages::ApiKey;
 /// `(api key, min version, max version)` for every API the broker implements.
 pub const SUPPORTED_APIS: &[(ApiKey, i16, i16)] = &[
     (ApiKey::Produce, 0, 9),
-    (ApiKey::Fetch, 4, 11),
+    (ApiKey::Fetch, 4, 12),
     (ApiKey::ListOffsets, 1, 5),
     (ApiKey::Metadata, 1, 8),
     (ApiKey::LeaderAndIsr, 0, 5),

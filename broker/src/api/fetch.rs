@@ -1,8 +1,11 @@
-//! Fetch (key 1), v4–11, answered zero-copy: the wire side of `ReplicaManager::fetch_messages`.
+//! Fetch (key 1), v4–12, answered zero-copy: the wire side of `ReplicaManager::fetch_messages`.
 //!
 //! The replica manager reads (consumers below the high watermark, followers to the log end),
 //! records a follower's fetch, and waits for `min_bytes` in the fetch purgatory; this handler
-//! lays the answer out as `[bytes, file region, bytes, ...]` for the connection's writer.
+//! lays the answer out as `[bytes, file region, bytes, ...]` for the connection's writer, at the
+//! request's version. v12 is flexible: the codec has already decoded its request (compact fields,
+//! unknown tags skipped), and the encoder writes each partition's tagged fields after its records,
+//! so a v12 answer has bytes after every file region and its records still go by `sendfile(2)`.
 //! read_committed answers carry an empty aborted-transactions list and LSO = HW (no
 //! transactions).
 //!
