@@ -37,7 +37,7 @@ use kafka_protocol::messages::ApiKey;
 /// `(api key, min version, max version)` for every API the broker implements.
 pub const SUPPORTED_APIS: &[(ApiKey, i16, i16)] = &[
     (ApiKey::Produce, 0, 9),
-    (ApiKey::Fetch, 4, 12),
+    (ApiKey::Fetch, 0, 12),
     (ApiKey::ListOffsets, 1, 5),
     (ApiKey::Metadata, 1, 8),
     (ApiKey::LeaderAndIsr, 0, 5),

@@ -136,7 +136,6 @@ fn produce_response(responses: Vec<(TopicPartition, PartitionResponse, Option<Re
     response
 }
 
-const MAGIC_OFFSET: usize = 16;
 const ZSTD: u8 = 4;
 
 /// The records to append for a produce at `version`, or why they are refused.
@@ -168,6 +167,8 @@ fn exactly_one_batch(records: &[u8]) -> Result<(), i16> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const MAGIC_OFFSET: usize = 16;
 
     fn v2_batch() -> Vec<u8> {
         let mut batch = vec![0u8; 70];
