@@ -8,7 +8,7 @@ use odradek_protocol::error_codes as codes;
 pub fn log_error_code(e: &LogError) -> i16 {
     match e {
         LogError::CorruptRecord { .. } => codes::CORRUPT_MESSAGE,
-        LogError::InvalidRecord { .. } => codes::INVALID_RECORD,
+        LogError::InvalidRecord { .. } | LogError::InvalidRecordAt { .. } => codes::INVALID_RECORD,
         LogError::MessageTooLarge { .. } => codes::MESSAGE_TOO_LARGE,
         LogError::RecordListTooLarge { .. } => codes::RECORD_LIST_TOO_LARGE,
         LogError::OffsetOutOfRange { .. } => codes::OFFSET_OUT_OF_RANGE,

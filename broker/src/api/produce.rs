@@ -12,9 +12,11 @@
 //!   is the replica manager's.
 //!
 //! v8 (KIP-467) adds `record_errors` and `error_message`: as in Kafka they are filled only for a
-//! `RecordValidationException`, a record-level refusal naming the message's index within its
-//! batch (a non-incremental inner offset, an inner message of another magic, LogAppendTime
-//! from a producer); other refusals carry only the code. v9 is the flexible form of v8.
+//! `RecordValidationException`, a record-level refusal naming the record's index within its
+//! batch: a keyless record on a compacted topic (the log's `InvalidRecordAt`), and while
+//! up-converting (only below v3, so never visible at v8) a non-incremental inner offset, an inner
+//! message of another magic, LogAppendTime from a producer. Other refusals carry only the
+//! code. v9 is the flexible form of v8.
 //!
 //! acks=0 gets no response; if any partition failed, the connection is closed so the client
 //! notices (Kafka's behaviour).
@@ -36,30 +38,17 @@ use crate::network::{PendingResponse, Response};
 use crate::purgatory::Delayed;
 use crate::replica_manager::PartitionResponse;
 
-/// A partition refused before the append: the code and, for a record-level refusal, what
-/// Produce v8+ reports about it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-struct Refusal {
-    error_code: i16,
-    /// Kafka's `RecordError` batch indexes.
-    record_errors: Vec<i32>,
-    error_message: Option<String>,
-}
-
-impl Refusal {
-    fn code(error_code: i16) -> Refusal {
-        Refusal { error_code, record_errors: Vec::new(), error_message: None }
-    }
-}
-
-impl From<LegacyError> for Refusal {
-    fn from(e: LegacyError) -> Refusal {
-        let batch_index = match &e {
-            LegacyError::Invalid { batch_index, .. } => *batch_index,
-            LegacyError::InvalidTimestamp { batch_index, .. } => Some(*batch_index),
-            LegacyError::Corrupt(_) | LegacyError::UnsupportedCompressionType(_) => None,
-        };
-        Refusal { error_code: legacy_error_code(&e), record_errors: batch_index.into_iter().collect(), error_message: batch_index.map(|_| e.to_string()) }
+/// A partition refused before the append: the code, and for a record-level refusal
+/// (`RecordValidationException`) the record's index and the message Produce v8+ reports.
+fn refusal(e: LegacyError) -> PartitionResponse {
+    let batch_index = match &e {
+        LegacyError::Invalid { batch_index, .. } => *batch_index,
+        LegacyError::InvalidTimestamp { batch_index, .. } => Some(*batch_index),
+        LegacyError::Corrupt(_) | LegacyError::UnsupportedCompressionType(_) => None,
+    };
+    match batch_index {
+        Some(index) => PartitionResponse::record_error(legacy_error_code(&e), index, e.to_string()),
+        None => PartitionResponse::error(legacy_error_code(&e)),
     }
 }
 
@@ -67,7 +56,7 @@ impl KafkaApis {
     pub(super) fn handle_produce(self: &Arc<Self>, request: ProduceRequest, version: i16, correlation_id: i32) -> PendingResponse {
         let acks = request.acks;
         // Per partition: the records to append, or why the request's validation refused them.
-        let mut partitions: Vec<(TopicPartition, Result<Bytes, Refusal>)> = Vec::new();
+        let mut partitions: Vec<(TopicPartition, Result<Bytes, PartitionResponse>)> = Vec::new();
         for topic in request.topic_data {
             for data in topic.partition_data {
                 let tp = TopicPartition::new(topic.name.0.as_str(), data.index);
@@ -85,18 +74,15 @@ impl KafkaApis {
             // `append_records` answers every entry, in order: the n-th answer is the n-th
             // partition that passed the request's validation.
             let mut appended = appended.into_iter();
-            let responses: Vec<(TopicPartition, PartitionResponse, Option<Refusal>)> = partitions
+            let responses: Vec<(TopicPartition, PartitionResponse)> = partitions
                 .into_iter()
                 .map(|(tp, checked)| match checked {
-                    Ok(_) => {
-                        let (tp, r) = appended.next().unwrap_or((tp, PartitionResponse::error(codes::UNKNOWN_SERVER_ERROR)));
-                        (tp, r, None)
-                    }
-                    Err(refusal) => (tp, PartitionResponse::error(refusal.error_code), Some(refusal)),
+                    Ok(_) => appended.next().unwrap_or((tp, PartitionResponse::error(codes::UNKNOWN_SERVER_ERROR))),
+                    Err(refusal) => (tp, refusal),
                 })
                 .collect();
             if acks == 0 {
-                let any_error = responses.iter().any(|(_, r, _)| r.error_code != codes::NONE);
+                let any_error = responses.iter().any(|(_, r)| r.error_code != codes::NONE);
                 return if any_error { Response::Close } else { Response::NoResponse };
             }
             respond(ApiKey::Produce, version, correlation_id, &ResponseKind::Produce(produce_response(responses, version)))
@@ -109,19 +95,19 @@ impl KafkaApis {
 }
 
 /// The wire answer, topics in the order they first appear; record errors from v8.
-fn produce_response(responses: Vec<(TopicPartition, PartitionResponse, Option<Refusal>)>, version: i16) -> ProduceResponse {
+fn produce_response(responses: Vec<(TopicPartition, PartitionResponse)>, version: i16) -> ProduceResponse {
     let mut response = ProduceResponse::default();
-    for (tp, r, refusal) in responses {
+    for (tp, r) in responses {
         let mut part = PartitionProduceResponse::default();
         part.index = tp.partition;
         part.error_code = r.error_code;
         part.base_offset = r.base_offset;
         part.log_append_time_ms = r.log_append_time_ms;
         part.log_start_offset = r.log_start_offset;
-        if let Some(refusal) = refusal.filter(|_| version >= 8) {
+        if version >= 8 {
             // The fields exist from v8; the codec refuses them earlier.
-            part.record_errors = refusal.record_errors.into_iter().map(|batch_index| BatchIndexAndErrorMessage::default().with_batch_index(batch_index)).collect();
-            part.error_message = refusal.error_message.map(StrBytes::from_string);
+            part.record_errors = r.record_errors.into_iter().map(|batch_index| BatchIndexAndErrorMessage::default().with_batch_index(batch_index)).collect();
+            part.error_message = r.error_message.map(StrBytes::from_string);
         }
         match response.responses.last_mut().filter(|t| t.name.0.as_str() == tp.topic.as_str()) {
             Some(t) => t.partition_responses.push(part),
@@ -139,17 +125,17 @@ fn produce_response(responses: Vec<(TopicPartition, PartitionResponse, Option<Re
 const ZSTD: u8 = 4;
 
 /// The records to append for a produce at `version`, or why they are refused.
-fn checked_records(version: i16, records: Bytes) -> Result<Bytes, Refusal> {
+fn checked_records(version: i16, records: Bytes) -> Result<Bytes, PartitionResponse> {
     if legacy::is_legacy(&records) {
         if version >= 3 {
-            return Err(Refusal::code(codes::INVALID_RECORD));
+            return Err(PartitionResponse::error(codes::INVALID_RECORD));
         }
-        return legacy::up_convert(&records).map(Bytes::from).map_err(Refusal::from);
+        return legacy::up_convert(&records).map(Bytes::from).map_err(refusal);
     }
     if (3..7).contains(&version) && BatchHeader::parse(&records).is_some_and(|h| h.compression() == ZSTD) {
-        return Err(Refusal::code(codes::UNSUPPORTED_COMPRESSION_TYPE));
+        return Err(PartitionResponse::error(codes::UNSUPPORTED_COMPRESSION_TYPE));
     }
-    exactly_one_batch(&records).map(|()| records).map_err(Refusal::code)
+    exactly_one_batch(&records).map(|()| records).map_err(PartitionResponse::error)
 }
 
 /// Kafka's rule for magic-2 produce data: exactly one record batch. A truncated or garbled
@@ -211,7 +197,7 @@ mod tests {
             assert_eq!((header.magic, header.record_count, header.max_timestamp), (2, 1, 5), "v{version}");
         }
         for version in 3..=9 {
-            assert_eq!(checked_records(version, legacy.clone()), Err(Refusal::code(codes::INVALID_RECORD)), "v{version}");
+            assert_eq!(checked_records(version, legacy.clone()), Err(PartitionResponse::error(codes::INVALID_RECORD)), "v{version}");
         }
     }
 
@@ -230,18 +216,19 @@ mod tests {
         let mut corrupt = legacy_message();
         let last = corrupt.len() - 1;
         corrupt[last] ^= 1;
-        let refusal = checked_records(2, Bytes::from(corrupt)).unwrap_err();
-        assert_eq!(refusal, Refusal::code(codes::CORRUPT_MESSAGE));
+        assert_eq!(checked_records(2, Bytes::from(corrupt)), Err(PartitionResponse::error(codes::CORRUPT_MESSAGE)));
 
-        let refusal = Refusal::from(LegacyError::InvalidTimestamp { message: "LogAppendTime".into(), batch_index: 0 });
-        assert_eq!((refusal.error_code, refusal.record_errors, refusal.error_message.as_deref()), (codes::INVALID_TIMESTAMP, vec![0], Some("LogAppendTime")));
+        let r = refusal(LegacyError::InvalidTimestamp { message: "LogAppendTime".into(), batch_index: 0 });
+        assert_eq!((r.error_code, r.record_errors, r.error_message.as_deref()), (codes::INVALID_TIMESTAMP, vec![0], Some("LogAppendTime")));
+        let r = refusal(LegacyError::Invalid { message: "more than one batch".into(), batch_index: None });
+        assert_eq!(r, PartitionResponse::error(codes::INVALID_RECORD), "no record error without an index, as in Kafka");
     }
 
     #[test]
     fn the_answer_groups_partitions_by_topic_and_reports_record_errors_from_v8() {
         let r = |code| PartitionResponse::error(code);
-        let refused = Refusal { error_code: codes::INVALID_RECORD, record_errors: vec![1], error_message: Some("bad".into()) };
-        let responses = || vec![(TopicPartition::new("a", 0), r(0), None), (TopicPartition::new("a", 1), r(87), Some(refused.clone())), (TopicPartition::new("b", 0), r(0), None)];
+        let refused = PartitionResponse::record_error(codes::INVALID_RECORD, 1, "bad".into());
+        let responses = || vec![(TopicPartition::new("a", 0), r(0)), (TopicPartition::new("a", 1), refused.clone()), (TopicPartition::new("b", 0), r(0))];
         let response = produce_response(responses(), 8);
         let shape: Vec<(String, Vec<(i32, i16)>)> = response.responses.iter().map(|t| (t.name.0.to_string(), t.partition_responses.iter().map(|p| (p.index, p.error_code)).collect())).collect();
         assert_eq!(shape, vec![("a".to_string(), vec![(0, 0), (1, 87)]), ("b".to_string(), vec![(0, 0)])]);
