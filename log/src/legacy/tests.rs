@@ -5,8 +5,12 @@ use super::codec::{self, GZIP, LZ4, NONE, SNAPPY};
 use super::*;
 use crate::batch::BatchHeader;
 
-/// (key, value, timestamp) of the test messages.
-fn messages() -> Vec<(Option<&'static [u8]>, Option<&'static [u8]>, i64)> {
+/// (key, value, timestamp) of a test message.
+type Message = (Option<&'static [u8]>, Option<&'static [u8]>, i64);
+/// (offset, key, value, timestamp) of a decoded record.
+type Summary = (i64, Option<Vec<u8>>, Option<Vec<u8>>, i64);
+
+fn messages() -> Vec<Message> {
     vec![(Some(b"k0"), Some(b"v0"), 1_000), (None, Some(b"v1"), 1_005), (Some(b"k2"), None, 990)]
 }
 
@@ -33,11 +37,11 @@ fn decode_v2(batch: &[u8]) -> Vec<Record> {
     sets[0].records.clone()
 }
 
-fn summary(records: &[Record]) -> Vec<(i64, Option<Vec<u8>>, Option<Vec<u8>>, i64)> {
+fn summary(records: &[Record]) -> Vec<Summary> {
     records.iter().map(|r| (r.offset, r.key.as_ref().map(|k| k.to_vec()), r.value.as_ref().map(|v| v.to_vec()), r.timestamp)).collect()
 }
 
-fn expected(magic: i8) -> Vec<(i64, Option<Vec<u8>>, Option<Vec<u8>>, i64)> {
+fn expected(magic: i8) -> Vec<Summary> {
     let ts = |t| if magic == 0 { -1 } else { t };
     messages().into_iter().enumerate().map(|(i, (k, v, t))| (i as i64, k.map(<[u8]>::to_vec), v.map(<[u8]>::to_vec), ts(t))).collect()
 }
