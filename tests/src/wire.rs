@@ -17,7 +17,7 @@ use odradek_client::Connection;
 /// The Produce version the helpers send (the highest Odradek serves).
 pub const PRODUCE_VERSION: i16 = 7;
 /// The Fetch version the helpers send (the highest Odradek serves).
-pub const FETCH_VERSION: i16 = 11;
+pub const FETCH_VERSION: i16 = 12;
 
 /// A record as a test compares it: key, value, and the offset the log gave it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -14,7 +14,7 @@ use odradek_client::Connection;
 
 /// The version ranges this tool can speak, per API it uses.
 pub const PRODUCE_VERSIONS: (i16, i16) = (3, 7);
-pub const FETCH_VERSIONS: (i16, i16) = (4, 11);
+pub const FETCH_VERSIONS: (i16, i16) = (4, 12);
 pub const METADATA_VERSIONS: (i16, i16) = (1, 8);
 pub const LIST_OFFSETS_VERSIONS: (i16, i16) = (1, 5);
 
@@ -22,11 +22,13 @@ pub const LIST_OFFSETS_VERSIONS: (i16, i16) = (1, 5);
 const UNKNOWN_TOPIC_OR_PARTITION: i16 = 3;
 const LEADER_NOT_AVAILABLE: i16 = 5;
 
-/// The highest version in both `ours` and `theirs` (both inclusive `(min, max)`).
-pub fn negotiate(ours: (i16, i16), theirs: Option<(i16, i16)>) -> Option<i16> {
+/// The version to speak: `requested` if it is in both `ours` and `theirs` (both inclusive
+/// `(min, max)`), else, when nothing was requested, the highest version in both.
+pub fn negotiate(ours: (i16, i16), theirs: Option<(i16, i16)>, requested: Option<i16>) -> Option<i16> {
     let (their_min, their_max) = theirs?;
-    let v = ours.1.min(their_max);
-    (v >= ours.0.max(their_min)).then_some(v)
+    let (min, max) = (ours.0.max(their_min), ours.1.min(their_max));
+    let v = requested.unwrap_or(max);
+    (min..=max).contains(&v).then_some(v)
 }
 
 /// The broker's advertised ranges, from an ApiVersions v0 exchange (v0 is answered by every
@@ -42,11 +44,13 @@ impl ApiVersions {
         Ok(ApiVersions(resp.api_keys.iter().map(|k| (k.api_key, (k.min_version, k.max_version))).collect()))
     }
 
-    /// The version to use for `key`, or an error naming both ranges.
-    pub fn pick(&self, key: ApiKey, ours: (i16, i16)) -> anyhow::Result<i16> {
+    /// The version to use for `key` (`requested`, or the highest common one), or an error naming
+    /// both ranges.
+    pub fn pick(&self, key: ApiKey, ours: (i16, i16), requested: Option<i16>) -> anyhow::Result<i16> {
         let theirs = self.0.get(&(key as i16)).copied();
-        negotiate(ours, theirs).with_context(|| {
-            format!("broker serves {key:?} {theirs:?}, this tool speaks {}..={}", ours.0, ours.1)
+        negotiate(ours, theirs, requested).with_context(|| {
+            let asked = requested.map_or(String::new(), |v| format!(" (asked for v{v})"));
+            format!("broker serves {key:?} {theirs:?}, this tool speaks {}..={}{asked}", ours.0, ours.1)
         })
     }
 }
@@ -96,7 +100,7 @@ impl TopicLayout {
 pub async fn discover(bootstrap: &str, topic: &str, wait: Duration) -> anyhow::Result<(ApiVersions, TopicLayout)> {
     let mut conn = Connection::connect(bootstrap).await.with_context(|| format!("connect to {bootstrap}"))?;
     let versions = ApiVersions::fetch(&mut conn).await?;
-    let metadata_version = versions.pick(ApiKey::Metadata, METADATA_VERSIONS)?;
+    let metadata_version = versions.pick(ApiKey::Metadata, METADATA_VERSIONS, None)?;
     let deadline = Instant::now() + wait;
     loop {
         match metadata(&mut conn, metadata_version, topic).await? {
@@ -156,12 +160,21 @@ mod tests {
 
     #[test]
     fn negotiation_picks_the_highest_common_version() {
-        assert_eq!(negotiate((3, 7), Some((0, 9))), Some(7));
-        assert_eq!(negotiate((3, 7), Some((3, 5))), Some(5));
-        assert_eq!(negotiate((1, 8), Some((4, 12))), Some(8));
-        assert_eq!(negotiate((4, 11), Some((12, 16))), None);
-        assert_eq!(negotiate((3, 7), Some((0, 2))), None);
-        assert_eq!(negotiate((3, 7), None), None);
+        assert_eq!(negotiate((3, 7), Some((0, 9)), None), Some(7));
+        assert_eq!(negotiate((3, 7), Some((3, 5)), None), Some(5));
+        assert_eq!(negotiate((1, 8), Some((4, 12)), None), Some(8));
+        assert_eq!(negotiate((4, 11), Some((12, 16)), None), None);
+        assert_eq!(negotiate((3, 7), Some((0, 2)), None), None);
+        assert_eq!(negotiate((3, 7), None, None), None);
+    }
+
+    #[test]
+    fn a_requested_version_is_used_only_inside_both_ranges() {
+        assert_eq!(negotiate((4, 12), Some((4, 12)), Some(11)), Some(11));
+        assert_eq!(negotiate((4, 12), Some((4, 12)), Some(12)), Some(12));
+        assert_eq!(negotiate((4, 12), Some((4, 11)), Some(12)), None, "the broker does not serve it");
+        assert_eq!(negotiate((4, 12), Some((0, 16)), Some(3)), None, "the tool does not speak it");
+        assert_eq!(negotiate((4, 12), None, Some(11)), None);
     }
 
     fn layout() -> TopicLayout {

@@ -105,7 +105,13 @@ pub struct EndToEndArgs {
     pub progress_secs: u64,
     /// The Produce request's TimeoutMs.
     #[arg(long, default_value_t = 30_000)]
-    pub request_timeout_ms: i32,
+    pub request_timeout_ms: i32,    /// Produce version to send (default: the highest both the broker and this tool speak).
+    #[arg(long)]
+    pub produce_version: Option<i16>,
+    /// Fetch version to send (default: the highest both the broker and this tool speak), e.g.
+    /// to compare v11 with the flexible v12.
+    #[arg(long)]
+    pub fetch_version: Option<i16>,
 }
 
 pub struct EndToEndReport {
@@ -245,9 +251,9 @@ pub async fn run(args: EndToEndArgs) -> anyhow::Result<EndToEndReport> {
 
     let setup_deadline = tokio::time::Instant::now() + SETUP_TIMEOUT;
     let (versions, layout) = discover(&args.bootstrap, &args.topic, SETUP_TIMEOUT).await?;
-    let produce_version = versions.pick(ApiKey::Produce, PRODUCE_VERSIONS)?;
-    let fetch_version = versions.pick(ApiKey::Fetch, FETCH_VERSIONS)?;
-    let list_offsets_version = versions.pick(ApiKey::ListOffsets, LIST_OFFSETS_VERSIONS)?;
+    let produce_version = versions.pick(ApiKey::Produce, PRODUCE_VERSIONS, args.produce_version)?;
+    let fetch_version = versions.pick(ApiKey::Fetch, FETCH_VERSIONS, args.fetch_version)?;
+    let list_offsets_version = versions.pick(ApiKey::ListOffsets, LIST_OFFSETS_VERSIONS, None)?;
     let groups = layout.by_leader();
     let partitions: Vec<i32> = layout.partitions.iter().map(|(p, _)| *p).collect();
     let group_of: BTreeMap<i32, usize> =

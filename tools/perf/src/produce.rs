@@ -61,7 +61,9 @@ pub struct ProduceArgs {
     pub timeout_secs: u64,
     /// The Produce request's TimeoutMs (how long the broker may wait for acks=-1).
     #[arg(long, default_value_t = 30_000)]
-    pub request_timeout_ms: i32,
+    pub request_timeout_ms: i32,    /// Produce version to send (default: the highest both the broker and this tool speak).
+    #[arg(long)]
+    pub produce_version: Option<i16>,
 }
 
 pub(crate) fn parse_acks(s: &str) -> Result<i16, String> {
@@ -102,7 +104,7 @@ pub async fn run(args: ProduceArgs) -> anyhow::Result<ProduceReport> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(args.timeout_secs);
     let (versions, layout) = discover(&args.bootstrap, &args.topic, Duration::from_secs(args.timeout_secs.min(30))).await?;
     let layout = layout.limit(args.partitions)?;
-    let version = versions.pick(ApiKey::Produce, PRODUCE_VERSIONS)?;
+    let version = versions.pick(ApiKey::Produce, PRODUCE_VERSIONS, args.produce_version)?;
 
     // Everything below up to `start` is preparation, outside the measurement.
     let per_batch = records_per_batch(args.batch_size, args.record_size) as u64;
