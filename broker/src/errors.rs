@@ -1,5 +1,6 @@
 //! The one place where internal errors become Kafka error codes.
 
+use odradek_log::legacy::LegacyError;
 use odradek_log::LogError;
 use odradek_protocol::error_codes as codes;
 
@@ -7,11 +8,21 @@ use odradek_protocol::error_codes as codes;
 pub fn log_error_code(e: &LogError) -> i16 {
     match e {
         LogError::CorruptRecord { .. } => codes::CORRUPT_MESSAGE,
-        LogError::InvalidRecord { .. } => codes::INVALID_RECORD,
+        LogError::InvalidRecord { .. } | LogError::InvalidRecordAt { .. } => codes::INVALID_RECORD,
         LogError::MessageTooLarge { .. } => codes::MESSAGE_TOO_LARGE,
         LogError::RecordListTooLarge { .. } => codes::RECORD_LIST_TOO_LARGE,
         LogError::OffsetOutOfRange { .. } => codes::OFFSET_OUT_OF_RANGE,
         LogError::Io { .. } | LogError::BadLogDir { .. } => codes::KAFKA_STORAGE_ERROR,
+    }
+}
+
+/// The Kafka error code for a legacy message set that cannot be converted.
+pub fn legacy_error_code(e: &LegacyError) -> i16 {
+    match e {
+        LegacyError::Corrupt(_) => codes::CORRUPT_MESSAGE,
+        LegacyError::Invalid { .. } => codes::INVALID_RECORD,
+        LegacyError::InvalidTimestamp { .. } => codes::INVALID_TIMESTAMP,
+        LegacyError::UnsupportedCompressionType(_) => codes::UNSUPPORTED_COMPRESSION_TYPE,
     }
 }
 

@@ -212,7 +212,7 @@ async fn list_offsets_earliest_latest_and_by_timestamp() {
 }
 
 #[tokio::test]
-async fn old_produce_versions_take_v2_batches_and_refuse_legacy_message_sets() {
+async fn old_produce_versions_take_v2_batches_and_up_convert_legacy_message_sets() {
     let broker = InProcessBroker::start(0, &[]).await.unwrap();
     create_topic(broker.addr(), 0, "t", 1).await.unwrap();
     let mut conn = Connection::connect(broker.addr()).await.unwrap();
@@ -226,10 +226,18 @@ async fn old_produce_versions_take_v2_batches_and_refuse_legacy_message_sets() {
         let p = &resp.responses[0].partition_responses[0];
         assert_eq!((p.error_code, p.base_offset), (0, expected_offset), "v{version}");
     }
-    let mut legacy = batch(0..1).to_vec();
-    legacy[16] = 1; // a magic-1 message set
-    let resp = conn.send(&req(Bytes::from(legacy)), 2).await.unwrap();
-    assert_eq!(resp.responses[0].partition_responses[0].error_code, codes::UNSUPPORTED_FOR_MESSAGE_FORMAT);
+    // A magic-1 message set is up-converted to a v2 batch (broker/tests/old_formats.rs reads it
+    // back); the same bytes with a garbled CRC are CORRUPT_MESSAGE, as Kafka answers.
+    let mut legacy = bytes::BytesMut::new();
+    let records: Vec<_> = kafka_protocol::records::RecordBatchDecoder::decode(&mut batch(0..2)).unwrap().records;
+    kafka_protocol::records::RecordBatchEncoder::encode(&mut legacy, &records, &kafka_protocol::records::RecordEncodeOptions { version: 1, compression: Compression::None }).unwrap();
+    let resp = conn.send(&req(legacy.clone().freeze()), 2).await.unwrap();
+    let p = &resp.responses[0].partition_responses[0];
+    assert_eq!((p.error_code, p.base_offset), (codes::NONE, 6));
+    let last = legacy.len() - 1;
+    legacy[last] ^= 1;
+    let resp = conn.send(&req(legacy.freeze()), 2).await.unwrap();
+    assert_eq!(resp.responses[0].partition_responses[0].error_code, codes::CORRUPT_MESSAGE);
     broker.handle.shutdown().await.unwrap();
 }
 

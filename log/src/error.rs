@@ -10,6 +10,11 @@ pub enum LogError {
     /// Structurally valid but not acceptable (wrong magic, count mismatch, control batch from a client): INVALID_RECORD (87).
     #[error("invalid record batch at byte {position} of the request: {reason}")]
     InvalidRecord { position: usize, reason: String },
+    /// One record the leader refuses (Kafka's `RecordValidationException`, e.g. a keyless record
+    /// on a compacted topic): INVALID_RECORD, and Produce v8+ names the record's index in its
+    /// batch in `record_errors`, with `reason` as the `error_message`.
+    #[error("invalid record {batch_index} of the batch at byte {position} of the request: {reason}")]
+    InvalidRecordAt { position: usize, batch_index: usize, reason: String },
     /// A batch larger than `max.message.bytes`: MESSAGE_TOO_LARGE (10).
     #[error("record batch of {size} bytes exceeds max.message.bytes {max}")]
     MessageTooLarge { size: usize, max: u32 },

@@ -15,6 +15,8 @@
 //! - [`cleaner`]: log compaction (`cleanup.policy=compact`), Kafka's `LogCleaner`.
 //! - [`epoch`]: the leader epoch cache and its `leader-epoch-checkpoint` file (KIP-101), owned by
 //!   each `Log`.
+//! - [`legacy`]: magic-0/1 message sets and their conversions to and from v2 batches
+//!   (Produce v0–2 up-conversion, Fetch v0–3 down-conversion).
 //! - [`manager`]: `LogManager`: log dirs, `meta.properties`, clean-shutdown marker, recovery points,
 //!   the high-watermark checkpoint the broker hands it.
 //! - Private helpers: `validator` (leader-append checks, Kafka's `LogValidator`), `file_records`
@@ -29,6 +31,7 @@ pub mod epoch;
 pub mod error;
 mod file_records;
 pub mod index;
+pub mod legacy;
 pub mod log;
 pub mod manager;
 mod meta_properties;

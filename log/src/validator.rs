@@ -104,15 +104,23 @@ pub(crate) fn validate_leader_append(records: &[u8], max_message_bytes: u32, com
     Ok(validated)
 }
 
-/// Compacted topics refuse records without a key (decompressing the batch if needed).
+/// Compacted topics refuse records without a key (decompressing the batch if needed); the
+/// first keyless record is named, as Kafka's `validateKey` does.
 fn check_every_record_keyed(header: &BatchHeader, batch: &[u8], position: usize) -> Result<()> {
     let records = crate::cleaner::records::record_bytes(header, batch).map_err(|e| corrupt(position, e))?;
-    let mut keyless = 0;
-    crate::cleaner::records::for_each_record(header, &records, |record, _| keyless += usize::from(record.key.is_none())).map_err(|e| corrupt(position, e))?;
-    if keyless > 0 {
-        return Err(invalid(position, format!("compacted topic cannot accept message without key ({keyless} of {} records have none)", header.record_count)));
+    let mut index = 0;
+    let mut first_keyless = None;
+    crate::cleaner::records::for_each_record(header, &records, |record, _| {
+        if record.key.is_none() && first_keyless.is_none() {
+            first_keyless = Some(index);
+        }
+        index += 1;
+    })
+    .map_err(|e| corrupt(position, e))?;
+    match first_keyless {
+        Some(batch_index) => Err(LogError::InvalidRecordAt { position, batch_index, reason: "Compacted topic cannot accept message without key".into() }),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 impl ValidatedRecords {
@@ -168,7 +176,7 @@ mod tests {
 
     fn position_of(err: &LogError) -> usize {
         match err {
-            LogError::CorruptRecord { position, .. } | LogError::InvalidRecord { position, .. } => *position,
+            LogError::CorruptRecord { position, .. } | LogError::InvalidRecord { position, .. } | LogError::InvalidRecordAt { position, .. } => *position,
             other => panic!("unexpected {other:?}"),
         }
     }
@@ -316,7 +324,7 @@ mod tests {
             let position = records.len();
             records.extend(encode_records(&[keyed(0, 1, Some("a"), Some("1")), keyed(1, 1, None, Some("2"))], compression));
             let err = validate_leader_append(&records, MAX, true).unwrap_err();
-            assert!(matches!(err, LogError::InvalidRecord { ref reason, .. } if reason.contains("without key")), "{compression:?}: {err:?}");
+            assert!(matches!(err, LogError::InvalidRecordAt { batch_index: 1, ref reason, .. } if reason.contains("without key")), "{compression:?}: {err:?}");
             assert_eq!(position_of(&err), position, "the second batch is the bad one");
             assert!(validate_leader_append(&records, MAX, false).is_ok(), "only compacted logs need keys");
         }

@@ -156,9 +156,9 @@ mod tests {
 
     #[test]
     fn unsupported_version_and_key_are_errors_naming_them() {
-        let frame = frame_for(ApiKey::Produce, 8, &ProduceRequest::default());
+        let frame = frame_for(ApiKey::Produce, 10, &ProduceRequest::default());
         let err = parse_request(frame).unwrap_err();
-        assert!(err.to_string().contains("version 8 of Produce"), "{err}");
+        assert!(err.to_string().contains("version 10 of Produce"), "{err}");
 
         let mut buf = BytesMut::new();
         buf.put_i16(999);

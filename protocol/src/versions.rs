@@ -7,8 +7,13 @@
 //! 12, Kafka 2.8's maximum: v12 is flexible (request header v2, response header v1, tagged
 //! fields, the partition's `DivergingEpoch` among them), and the zero-copy encoder
 //! ([`crate::fetch`]) writes it with the records still sent by `sendfile(2)`; v13+ address topics
-//! by id and came after 2.8. Fetch starts at 4 because v0–3 answers need records down-converted
-//! to message format 0/1. The control-plane APIs carry the versions a
+//! by id and came after 2.8. Fetch v0–3 answers carry records down-converted in memory to message
+//! format 0 or 1 (copied, not sent with `sendfile`), as Kafka 2.8 does for them.
+//!
+//! Produce and ListOffsets are served at 2.8's full ranges too: Produce 0–9 (v0–2 may carry
+//! legacy magic-0/1 message sets, up-converted to magic 2; v8 adds KIP-467's record errors; v9
+//! is flexible) and ListOffsets 0–6 (v0 answers `old_style_offsets` from segment boundaries;
+//! v6 is flexible). The control-plane APIs carry the versions a
 //! 2.8 controller sends (LeaderAndIsr 5, StopReplica 3, UpdateMetadata 7) and everything below
 //! them, all of which the `kafka-protocol` codec handles.
 //!
@@ -39,9 +44,9 @@ use kafka_protocol::messages::ApiKey;
 
 /// `(api key, min version, max version)` for every API the broker implements.
 pub const SUPPORTED_APIS: &[(ApiKey, i16, i16)] = &[
-    (ApiKey::Produce, 0, 7),
-    (ApiKey::Fetch, 4, 12),
-    (ApiKey::ListOffsets, 1, 5),
+    (ApiKey::Produce, 0, 9),
+    (ApiKey::Fetch, 0, 12),
+    (ApiKey::ListOffsets, 0, 6),
     (ApiKey::Metadata, 1, 8),
     (ApiKey::LeaderAndIsr, 0, 5),
     (ApiKey::StopReplica, 0, 3),

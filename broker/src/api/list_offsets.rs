@@ -1,6 +1,14 @@
-//! ListOffsets (key 2), v1–5, Kafka's `Partition.fetchOffsetForTimestamp`: −2 = earliest (the
-//! log start), −1 = latest, any other timestamp = the first offset whose record timestamp is at
-//! or after it, through the time index.
+//! ListOffsets (key 2), v0–6. From v1, Kafka's `Partition.fetchOffsetForTimestamp`: −2 =
+//! earliest (the log start), −1 = latest, any other timestamp = the first offset whose record
+//! timestamp is at or after it, through the time index. v6 is the flexible form of v5.
+//!
+//! v0 is the pre-KIP-79 request, answered as 2.8's `handleListOffsetRequestV0`: up to
+//! `max_num_offsets` offsets in `old_style_offsets`, newest first, from
+//! `Log.legacyFetchOffsetsBefore` (segment boundaries and the log end, found by the segments'
+//! modification times, not by record timestamps). A consumer's list is capped at the high
+//! watermark: offsets above it are replaced by the HW itself (`legacyFetchOffsetsForTimestamp`).
+//! The KAFKA-9807 fencing below is not applied to v0, as in Kafka. A negative `max_num_offsets`
+//! fails as in Kafka (UNKNOWN_SERVER_ERROR, its array allocation throws).
 //!
 //! What a caller may be told depends on who asks (`replicaId`). A consumer (−1) reads only up to
 //! its *last fetchable offset*: the high watermark for read_uncommitted, the last stable offset
@@ -17,7 +25,7 @@
 
 use kafka_protocol::messages::list_offsets_response::{ListOffsetsPartitionResponse, ListOffsetsTopicResponse};
 use kafka_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse, ResponseKind};
-use odradek_log::TimestampOffset;
+use odradek_log::{now_ms, TimestampOffset};
 use odradek_protocol::error_codes as codes;
 
 use super::KafkaApis;
@@ -123,6 +131,15 @@ pub fn fetch_offset_for_timestamp<E>(
     })
 }
 
+/// `Partition.legacyFetchOffsetsForTimestamp` for a consumer: `offsets` (newest first) never
+/// name anything above the high watermark; if some did, the HW takes their place.
+pub fn capped_at_high_watermark(offsets: Vec<i64>, high_watermark: i64) -> Vec<i64> {
+    if !offsets.iter().any(|&o| o > high_watermark) {
+        return offsets;
+    }
+    std::iter::once(high_watermark).chain(offsets.into_iter().skip_while(|&o| o > high_watermark)).collect()
+}
+
 impl KafkaApis {
     pub(super) fn handle_list_offsets(&self, request: ListOffsetsRequest, version: i16) -> ResponseKind {
         let requester = Requester::of(request.replica_id.0, request.isolation_level);
@@ -150,6 +167,20 @@ impl KafkaApis {
                 };
                 if let Err(e) = checked {
                     part.error_code = e.code();
+                    out.partitions.push(part);
+                    continue;
+                }
+                if version == 0 {
+                    match usize::try_from(p.max_num_offsets) {
+                        Ok(max_num_offsets) => {
+                            let all = partition.log().legacy_fetch_offsets_before(p.timestamp, max_num_offsets, now_ms());
+                            part.old_style_offsets = match requester {
+                                Requester::Consumer { .. } => capped_at_high_watermark(all, partition.high_watermark()),
+                                Requester::Replica => all,
+                            };
+                        }
+                        Err(_) => part.error_code = codes::UNKNOWN_SERVER_ERROR,
+                    }
                     out.partitions.push(part);
                     continue;
                 }
@@ -230,6 +261,14 @@ mod tests {
             let answer = fetch_offset_for_timestamp(timestamp, CONSUMER, &offsets(None), |_| Err("searched"));
             assert!(answer.is_ok(), "{timestamp}: {answer:?}");
         }
+    }
+
+    #[test]
+    fn v0_offsets_above_the_high_watermark_become_the_high_watermark() {
+        assert_eq!(capped_at_high_watermark(vec![250, 200, 100, 0], 220), vec![220, 200, 100, 0]);
+        assert_eq!(capped_at_high_watermark(vec![250], 220), vec![220]);
+        assert_eq!(capped_at_high_watermark(vec![200, 0], 220), vec![200, 0]);
+        assert_eq!(capped_at_high_watermark(vec![], 220), Vec::<i64>::new());
     }
 
     #[test]

@@ -6,7 +6,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub struct NetworkMetrics {
     /// Record bytes moved from segment files to sockets by `sendfile(2)`.
     pub sendfile_bytes: AtomicU64,
-    /// Record bytes that had to be copied through user space (sendfile unavailable).
+    /// Record bytes that had to be copied through user space (sendfile unavailable, or records
+    /// down-converted for Fetch v0–3).
     pub copied_bytes: AtomicU64,
     /// Connections accepted since startup.
     pub connections_accepted: AtomicU64,

@@ -20,13 +20,21 @@ use odradek_protocol::fetch::{Part, RegionLen};
 
 pub use metrics::NetworkMetrics;
 
-/// A segment file region in a Fetch response (the orphan rule needs a local type).
+/// A partition's records in a Fetch response (the orphan rule needs a local type).
 #[derive(Clone, Debug)]
-pub struct SegmentRegion(pub FileSlice);
+pub enum FetchRecords {
+    /// A segment file region, sent with `sendfile(2)`.
+    Segment(FileSlice),
+    /// Records rewritten in memory (down-converted for Fetch v0–3), copied to the socket.
+    Converted(Bytes),
+}
 
-impl RegionLen for SegmentRegion {
+impl RegionLen for FetchRecords {
     fn region_len(&self) -> usize {
-        self.0.len as usize
+        match self {
+            FetchRecords::Segment(slice) => slice.len as usize,
+            FetchRecords::Converted(bytes) => bytes.len(),
+        }
     }
 }
 
@@ -35,7 +43,7 @@ pub enum Response {
     /// A complete frame, size prefix included.
     Frame(Bytes),
     /// A Fetch response: bytes and file regions, the first part starting with the size prefix.
-    ZeroCopy(Vec<Part<SegmentRegion>>),
+    ZeroCopy(Vec<Part<FetchRecords>>),
     /// acks=0 Produce: nothing is sent.
     NoResponse,
     /// Close the connection once every earlier response has been written.

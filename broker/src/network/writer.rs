@@ -2,7 +2,8 @@
 //! one buffer and written when the queue runs dry; a Fetch response goes out as
 //! `send(header bytes, MSG_MORE)` → `sendfile(segment fd)` → ... → trailing bytes, so record
 //! bytes go from the page cache to the socket without entering user space (reference §7).
-//! A copy through user space is used only when the kernel refuses sendfile for that file.
+//! A copy through user space is used only when the kernel refuses sendfile for that file, and
+//! for records a Fetch v0–3 needed down-converted in memory (both counted in `copied_bytes`).
 
 use std::io;
 use std::os::fd::AsFd;
@@ -18,7 +19,7 @@ use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::mpsc;
 use tracing::debug;
 
-use super::{NetworkMetrics, PendingResponse, Response, SegmentRegion};
+use super::{FetchRecords, NetworkMetrics, PendingResponse, Response};
 
 /// Flush the coalescing buffer once it holds this much.
 const FLUSH_THRESHOLD: usize = 64 * 1024;
@@ -40,9 +41,13 @@ pub async fn write_loop(mut socket: OwnedWriteHalf, mut queue: mpsc::Receiver<Pe
                 for part in parts {
                     match part {
                         Part::Bytes(b) => out.extend_from_slice(&b),
-                        Part::Region(region) => {
+                        Part::Region(FetchRecords::Segment(slice)) => {
                             send_more(&socket, &mut out).await?;
-                            send_region(&mut socket, &region, &metrics).await?;
+                            send_region(&mut socket, &slice, &metrics).await?;
+                        }
+                        Part::Region(FetchRecords::Converted(records)) => {
+                            out.extend_from_slice(&records);
+                            metrics.copied_bytes.fetch_add(records.len() as u64, Ordering::Relaxed);
                         }
                     }
                 }
@@ -92,8 +97,7 @@ fn send_flags(stream: &tokio::net::TcpStream, buf: &[u8], flags: MsgFlags) -> io
 }
 
 /// Sends a segment file region with sendfile(2), resuming after partial writes.
-async fn send_region(socket: &mut OwnedWriteHalf, region: &SegmentRegion, metrics: &NetworkMetrics) -> io::Result<()> {
-    let slice = &region.0;
+async fn send_region(socket: &mut OwnedWriteHalf, slice: &odradek_log::FileSlice, metrics: &NetworkMetrics) -> io::Result<()> {
     let mut offset = slice.position as i64;
     let end = offset + slice.len as i64;
     while offset < end {

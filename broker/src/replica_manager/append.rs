@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use odradek_log::TopicPartition;
+use odradek_log::{LogError, TopicPartition};
 use odradek_protocol::error_codes as codes;
 use tokio::time::Instant;
 use tracing::debug;
@@ -19,10 +19,11 @@ use tracing::debug;
 use super::ReplicaManager;
 use crate::delayed_produce::{AcksWait, DelayedProduce, ProducePartitionStatus};
 use crate::errors::PartitionError;
+use crate::partition::ReplicaError;
 use crate::purgatory::{Delayed, DelayedOperation};
 
 /// One partition's answer to a produce (Kafka's `ProduceResponse.PartitionResponse`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PartitionResponse {
     pub error_code: i16,
     /// −1 unless written.
@@ -30,11 +31,21 @@ pub struct PartitionResponse {
     pub log_start_offset: i64,
     /// −1: the batch keeps its create time (no `LogAppendTime` topics).
     pub log_append_time_ms: i64,
+    /// Kafka's `RecordError` batch indexes, for a record-level refusal (Produce v8+).
+    pub record_errors: Vec<i32>,
+    /// The refusal's message, set with `record_errors` (Produce v8+).
+    pub error_message: Option<String>,
 }
 
 impl PartitionResponse {
     pub fn error(error_code: i16) -> PartitionResponse {
-        PartitionResponse { error_code, base_offset: -1, log_start_offset: -1, log_append_time_ms: -1 }
+        PartitionResponse { error_code, base_offset: -1, log_start_offset: -1, log_append_time_ms: -1, record_errors: Vec::new(), error_message: None }
+    }
+
+    /// A record-level refusal (`RecordValidationException`): the code, the record's index in
+    /// its batch and the message Produce v8+ reports.
+    pub fn record_error(error_code: i16, batch_index: i32, message: String) -> PartitionResponse {
+        PartitionResponse { record_errors: vec![batch_index], error_message: Some(message), ..PartitionResponse::error(error_code) }
     }
 }
 
@@ -67,13 +78,19 @@ impl ReplicaManager {
         };
         match outcome {
             Ok((partition, append)) => {
-                let response = PartitionResponse { error_code: codes::NONE, base_offset: append.info.first_offset, log_start_offset: append.info.log_start_offset, log_append_time_ms: -1 };
+                let response = PartitionResponse { error_code: codes::NONE, base_offset: append.info.first_offset, log_start_offset: append.info.log_start_offset, ..PartitionResponse::error(codes::NONE) };
                 let wait = AcksWait { partition, required_offset: append.info.last_offset + 1, leader_epoch: append.leader_epoch };
                 ProducePartitionStatus { tp, response, acks_pending: required_acks == -1, wait: Some(wait) }
             }
             Err(e) => {
                 debug!(partition = %tp, error = %e, "append refused");
-                ProducePartitionStatus { tp, response: PartitionResponse::error(e.code()), acks_pending: false, wait: None }
+                let response = match &e {
+                    ReplicaError::Log(LogError::InvalidRecordAt { batch_index, reason, .. }) => {
+                        PartitionResponse::record_error(e.code(), *batch_index as i32, format!("{reason} in topic partition {tp}."))
+                    }
+                    _ => PartitionResponse::error(e.code()),
+                };
+                ProducePartitionStatus { tp, response, acks_pending: false, wait: None }
             }
         }
     }

@@ -3,7 +3,7 @@
 //! Partitions are read in request order (`readFromLocalLog`); each read is bounded by the
 //! partition's `partition_max_bytes` and what is left of the request's `max_bytes`; until some
 //! partition has returned data the next one may return its whole first batch even if that
-//! exceeds both limits (KIP-74 `minOneMessage`). Consumers read below the high watermark,
+//! exceeds both limits (KIP-74 `minOneMessage`; not for Fetch v0–2, whose limits are hard). Consumers read below the high watermark,
 //! followers to the log end. A follower's fetch then updates what the leader knows of it
 //! (`updateFollowerFetchState`: its log end, the HW, maybe an ISR expansion for the controller).
 //! If fewer than `min_bytes` are ready and nothing failed, a [`DelayedFetch`] waits in the fetch
@@ -36,6 +36,9 @@ pub struct FetchParams {
     pub max_wait_ms: i32,
     pub min_bytes: usize,
     pub max_bytes: usize,
+    /// Kafka's `hardMaxBytesLimit`, set for Fetch v0–2: the limits hold even for the first
+    /// batch (no KIP-74 `minOneMessage`); a batch too large to fit comes back cut short.
+    pub hard_max_bytes_limit: bool,
 }
 
 impl FetchParams {
@@ -117,7 +120,7 @@ impl ReplicaManager {
     /// `readFromLocalLog`.
     pub(crate) fn read_from_local_log(&self, params: &FetchParams, partitions: &[FetchPartitionRequest]) -> LogReadResults {
         let mut budget = params.max_bytes;
-        let mut min_one_message = true;
+        let mut min_one_message = !params.hard_max_bytes_limit;
         let mut read = LogReadResults { partitions: Vec::with_capacity(partitions.len()), bytes: 0, any_error: false, any_diverging: false, read_from: Vec::with_capacity(partitions.len()) };
         for p in partitions {
             let max_bytes = (p.partition_max_bytes.max(0) as usize).min(budget) as u32;

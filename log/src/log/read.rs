@@ -104,6 +104,33 @@ impl Log {
         }
         Ok(None)
     }
+    /// Kafka's `Log.legacyFetchOffsetsBefore`, what ListOffsets v0 answers: segment boundaries,
+    /// not record offsets. Each segment contributes `(max(base offset, log start), .log mtime)`
+    /// and a non-empty active segment also `(log end, now)`; then -1 (latest) starts from the
+    /// last entry, -2 (earliest) from the first, any other timestamp from the last entry
+    /// modified at or before it, and up to `max_num_offsets` offsets are returned from there
+    /// backwards, newest first.
+    pub fn legacy_fetch_offsets_before(&self, timestamp: i64, max_num_offsets: usize, now_ms: i64) -> Vec<i64> {
+        let segments = self.segments();
+        let log_start = self.log_start_offset();
+        let mut offset_times: Vec<(i64, i64)> = segments.iter().map(|s| (s.base_offset().max(log_start), s.last_modified_ms())).collect();
+        if segments.last().is_some_and(|s| s.size() > 0) {
+            offset_times.push((self.log_end_offset(), now_ms));
+        }
+        offsets_before(&offset_times, timestamp, max_num_offsets)
+    }
+}
+
+/// The search of `legacyFetchOffsetsBefore` over `(offset, last modified)` entries, oldest first.
+pub(crate) fn offsets_before(offset_times: &[(i64, i64)], timestamp: i64, max_num_offsets: usize) -> Vec<i64> {
+    let start = match timestamp {
+        -1 => offset_times.len(),
+        -2 => offset_times.len().min(1),
+        ts => offset_times.iter().rposition(|&(_, modified)| modified <= ts).map_or(0, |i| i + 1),
+    };
+    let mut offsets: Vec<i64> = offset_times[..start].iter().rev().take(max_num_offsets).map(|&(offset, _)| offset).collect();
+    offsets.sort_unstable_by(|a, b| b.cmp(a));
+    offsets
 }
 
 #[cfg(test)]

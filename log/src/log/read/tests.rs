@@ -109,3 +109,23 @@ fn fetch_offset_by_timestamp_uses_indexes_and_records() {
     assert_eq!(find(950), Some((950, 8)));
     assert_eq!(find(951), None);
 }
+
+#[test]
+fn legacy_offsets_before_follow_kafkas_segment_search() {
+    use super::offsets_before;
+    // Segments at 0, 100, 200 modified at 10, 20, 30; the active one non-empty: log end 250 at 40.
+    let entries = [(0, 10), (100, 20), (200, 30), (250, 40)];
+    let table: [(i64, usize, Vec<i64>); 8] = [
+        (-1, 1, vec![250]),
+        (-1, 10, vec![250, 200, 100, 0]),
+        (-2, 10, vec![0]),
+        (25, 10, vec![100, 0]),
+        (30, 2, vec![200, 100]),
+        (5, 10, vec![]),
+        (1_000, 3, vec![250, 200, 100]),
+        (-1, 0, vec![]),
+    ];
+    for (timestamp, max, expected) in table {
+        assert_eq!(offsets_before(&entries, timestamp, max), expected, "timestamp {timestamp}, max {max}");
+    }
+}
