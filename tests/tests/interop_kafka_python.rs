@@ -74,6 +74,8 @@ fn kafka_python_gzip_round_trip() -> anyhow::Result<()> {
 #[test]
 fn kafka_python_infers_kafka_2_8_from_api_versions() -> anyhow::Result<()> {
     let broker = BrokerProcess::start(BROKER_ID, &[])?;
+    // The stand-alone broker lists itself in Metadata once a controller has sent UpdateMetadata.
+    create_topic_blocking(broker.addr(), BROKER_ID, &unique_topic("kafka-python-version"), 1)?;
     let mut cmd = std::process::Command::new(odradek_tests::venv_python());
     cmd.arg(odradek_tests::interop_script("kafka_python_version.py")).args(["--bootstrap", &broker.bootstrap()]);
     let output = odradek_tests::run_checked(&mut cmd, None, odradek_tests::python::SCRIPT_TIMEOUT, "kafka_python_version.py")?;
