@@ -13,7 +13,7 @@ use kafka_protocol::protocol::StrBytes;
 use odradek_client::Connection;
 
 /// The version ranges this tool can speak, per API it uses.
-pub const PRODUCE_VERSIONS: (i16, i16) = (3, 7);
+pub const PRODUCE_VERSIONS: (i16, i16) = (3, 9);
 pub const FETCH_VERSIONS: (i16, i16) = (4, 12);
 pub const METADATA_VERSIONS: (i16, i16) = (1, 8);
 pub const LIST_OFFSETS_VERSIONS: (i16, i16) = (1, 5);
