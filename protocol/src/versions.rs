@@ -8,10 +8,12 @@
 //! 2.8 controller sends (LeaderAndIsr 5, StopReplica 3, UpdateMetadata 7) and everything below
 //! them, all of which the `kafka-protocol` codec handles.
 //!
-//! The admin APIs stop before their first flexible version (CreateTopics 5, DeleteTopics 4), so
-//! they too need no tagged fields; CreateTopics 4 is the one that lets a client leave partitions
-//! and replication factor to the broker (−1, KIP-464). ControlledShutdown, which only brokers
-//! send, goes up to v3, the version a 2.8 broker sends, and that one *is* flexible: its request
+//! Metadata, CreateTopics and DeleteTopics are served at Kafka 2.8's full ranges (Metadata 0–11,
+//! flexible from 9, topic ids from 10; CreateTopics 0–7, flexible from 5, the new topic's id in 7;
+//! DeleteTopics 0–6, flexible from 4, topics by id in 6): librdkafka tells a deleted and
+//! recreated topic from the old one only by the topic ids of Metadata v10+. CreateTopics 4 is the
+//! one that lets a client leave partitions and replication factor to the broker (−1, KIP-464).
+//! ControlledShutdown, which only brokers send, goes up to v3, the version a 2.8 broker sends, and that one *is* flexible: its request
 //! header is v2 and its response header v1 (v0's request header is v0, without a client id).
 //! The codec picks the header version per key and version, on both sides.
 //!
@@ -35,7 +37,7 @@ pub const SUPPORTED_APIS: &[(ApiKey, i16, i16)] = &[
     (ApiKey::Produce, 0, 7),
     (ApiKey::Fetch, 4, 11),
     (ApiKey::ListOffsets, 1, 5),
-    (ApiKey::Metadata, 1, 8),
+    (ApiKey::Metadata, 0, 11),
     (ApiKey::LeaderAndIsr, 0, 5),
     (ApiKey::StopReplica, 0, 3),
     (ApiKey::UpdateMetadata, 0, 7),
@@ -50,8 +52,8 @@ pub const SUPPORTED_APIS: &[(ApiKey, i16, i16)] = &[
     (ApiKey::DescribeGroups, 0, 4),
     (ApiKey::ListGroups, 0, 2),
     (ApiKey::ApiVersions, 0, 3),
-    (ApiKey::CreateTopics, 0, 4),
-    (ApiKey::DeleteTopics, 0, 3),
+    (ApiKey::CreateTopics, 0, 7),
+    (ApiKey::DeleteTopics, 0, 6),
     (ApiKey::OffsetForLeaderEpoch, 0, 3),
     (ApiKey::DeleteGroups, 0, 1),
     (ApiKey::AlterPartition, 0, 0),
