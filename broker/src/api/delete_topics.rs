@@ -108,8 +108,9 @@ fn resolve(refs: &[TopicRef], snapshot: &MetadataSnapshot) -> Vec<Option<String>
     refs.iter().map(|r| r.name.clone().or_else(|| snapshot.topic_name(r.topic_id).map(str::to_string))).collect()
 }
 
+/// A result without a message (null, Kafka's default; the codec's is "").
 fn result(name: Option<&str>, topic_id: Uuid, error_code: i16) -> DeletableTopicResult {
-    DeletableTopicResult::default().with_name(name.map(topic_name)).with_topic_id(topic_id).with_error_code(error_code)
+    DeletableTopicResult::default().with_name(name.map(topic_name)).with_topic_id(topic_id).with_error_code(error_code).with_error_message(None)
 }
 
 fn response(results: Vec<DeletableTopicResult>) -> ResponseKind {
