@@ -3,12 +3,15 @@
 A producer writes to every partition of a 4-partition topic; the topic is deleted and created
 again with 2 partitions (through the admin client, so CreateTopics and DeleteTopics are exercised
 too) while the producer keeps writing to partitions 0 and 1. librdkafka tells the new topic from
-the old one only by the topic id of Metadata v10+: without it the new partitions' leader epochs
-(0) look older than the ones it cached and it keeps retrying UNKNOWN_TOPIC_OR_PARTITION. The
-script passes once enough messages produced after the recreation are acknowledged, and fails
-with a "FAIL:" line if that does not happen before the deadline.
+the old one only by the topic id of Metadata v10+: without it, when the old partitions' leader
+epochs had moved past 0, the new partitions' epochs (0) look stale, it keeps the old leaders and
+retries UNKNOWN_TOPIC_OR_PARTITION. The script passes once enough messages produced after the
+recreation are acknowledged, and fails with a "FAIL:" line if that does not happen before the
+deadline.
 
-Usage: confluent_topic_recreate.py --bootstrap HOST:PORT[,...] --topic NAME [--timeout SECONDS]
+Usage: confluent_topic_recreate.py --bootstrap HOST:PORT[,...] --topic NAME [--existing]
+       [--timeout SECONDS]
+(--existing: the 4-partition topic was created by the caller, e.g. to move its leaders first.)
 """
 
 import argparse
@@ -27,6 +30,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bootstrap", required=True)
     parser.add_argument("--topic", required=True)
+    parser.add_argument("--existing", action="store_true")
     parser.add_argument("--timeout", type=float, default=120)
     args = parser.parse_args()
     expired = deadline(args.timeout)
@@ -50,7 +54,8 @@ def main():
             return None
         return len(topic.partitions)
 
-    create(4)
+    if not args.existing:
+        create(4)
     producer = Producer({
         "bootstrap.servers": args.bootstrap,
         "acks": "all",

@@ -10,10 +10,10 @@ use std::net::SocketAddr;
 use std::process::Command;
 use std::time::Duration;
 
-use kafka_protocol::messages::create_topics_request::CreatableTopic;
+use kafka_protocol::messages::create_topics_request::{CreatableReplicaAssignment, CreatableTopic};
 use kafka_protocol::messages::delete_topics_request::DeleteTopicState;
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
-use kafka_protocol::messages::{CreateTopicsRequest, CreateTopicsResponse, DeleteTopicsRequest, DeleteTopicsResponse, MetadataRequest, MetadataResponse, TopicName};
+use kafka_protocol::messages::{BrokerId as KafkaBrokerId, CreateTopicsRequest, CreateTopicsResponse, DeleteTopicsRequest, DeleteTopicsResponse, MetadataRequest, MetadataResponse, TopicName};
 use kafka_protocol::protocol::StrBytes;
 use odradek_client::Connection;
 use odradek_tests::clients::{interop_script, run_checked, venv_python};
@@ -138,12 +138,30 @@ fn topic_ids_come_from_zookeeper_reach_every_broker_and_change_when_a_topic_is_r
 fn a_confluent_producer_keeps_producing_after_its_topic_is_recreated_with_fewer_partitions() -> anyhow::Result<()> {
     // Without auto-creation: the producer's Metadata requests for the deleted topic must not bring
     // it back before the script recreates it.
-    let mut cluster = Cluster::start(&BROKERS, &[("auto.create.topics.enable", "false")])?;
-    let bootstrap = cluster.bootstrap();
+    let mut cluster = Cluster::start(&BROKERS, &[("auto.create.topics.enable", "false"), ("controlled.shutdown.retry.backoff.ms", "200")])?;
+    // Four partitions on brokers 1 and 2, led by 1; a controlled shutdown of broker 1 moves every
+    // leader to 2 at leader epoch 1, so the recreated topic's epochs (0) look stale to a client
+    // that cannot tell the two topics apart.
     let topic = unique_topic("recreate");
+    let addr = controller_addr(&cluster)?;
+    let assignments = (0..4).map(|p| CreatableReplicaAssignment::default().with_partition_index(p).with_broker_ids(vec![KafkaBrokerId(1), KafkaBrokerId(2)])).collect();
+    let request = CreateTopicsRequest::default()
+        .with_topics(vec![CreatableTopic::default().with_name(name(&topic)).with_num_partitions(-1).with_replication_factor(-1).with_assignments(assignments)])
+        .with_timeout_ms(20_000);
+    let created: CreateTopicsResponse = block_on(async move { Ok::<_, anyhow::Error>(Connection::connect(addr).await?.send(&request, 7).await?) })?;
+    assert_eq!(created.topics[0].error_code, 0);
+    cluster.wait_for_leaders(2, &topic, 4, &[1], PROPAGATION)?;
+    cluster.broker(1).terminate()?;
+    cluster.wait_for_leaders(2, &topic, 4, &[2], PROPAGATION)?;
+    cluster.broker(1).restart()?;
+    cluster.wait_for_live_brokers(&BROKERS, PROPAGATION)?;
+    let epochs: Vec<i32> = cluster.partitions(2, &topic)?.values().map(|p| p.leader_epoch).collect();
+    assert!(epochs.iter().all(|&e| e > 0), "leader epochs {epochs:?}");
+
+    let bootstrap = cluster.bootstrap();
     let mut cmd = Command::new(venv_python());
     cmd.arg(interop_script("confluent_topic_recreate.py"))
-        .args(["--bootstrap", &bootstrap, "--topic", &topic, "--timeout", "150"])
+        .args(["--bootstrap", &bootstrap, "--topic", &topic, "--existing", "--timeout", "150"])
         .env("PYTHONUNBUFFERED", "1")
         .env("PYTHONDONTWRITEBYTECODE", "1");
     let output = run_checked(&mut cmd, None, Duration::from_secs(240), "confluent_topic_recreate.py")?;
