@@ -79,6 +79,27 @@ pub struct TopicPlan {
     pub configs: BTreeMap<String, String>,
 }
 
+/// A topic created, or with `validate_only` one that would be: what CreateTopics v5+ and v7
+/// answer about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreatedTopic {
+    /// The id written to `/brokers/topics/<topic>` (`None` when only validated), which the
+    /// controller carries to every broker.
+    pub topic_id: Option<TopicId>,
+    pub plan: TopicPlan,
+}
+
+impl CreatedTopic {
+    pub fn partitions(&self) -> Vec<i32> {
+        self.plan.assignment.keys().copied().collect()
+    }
+
+    /// The replication factor (every partition has as many replicas as the first).
+    pub fn replication_factor(&self) -> i16 {
+        self.plan.assignment.values().next().map_or(0, |r| r.len() as i16)
+    }
+}
+
 /// `ZkAdminManager.createTopics` step 1 and `AdminZkClient.validateTopicCreate`, without I/O:
 /// the topic's assignment and configs, or the first reason (in Kafka's order, except that the name
 /// is checked first) it cannot be created.
@@ -199,9 +220,10 @@ impl ZkAdminManager {
         &self.metadata_cache
     }
 
-    /// Validates each topic and, unless `validate_only`, creates it in ZooKeeper. One result per
-    /// topic, in order: the new partition ids, or why not.
-    pub async fn create_topics(&self, topics: &[NewTopic], validate_only: bool) -> Vec<Result<Vec<i32>, AdminError>> {
+    /// Validates each topic and, unless `validate_only`, creates it in ZooKeeper with a fresh
+    /// random topic id (a topic deleted and created again gets a new one). One result per topic,
+    /// in order: what was created, or why not.
+    pub async fn create_topics(&self, topics: &[NewTopic], validate_only: bool) -> Vec<Result<CreatedTopic, AdminError>> {
         if topics.is_empty() {
             return Vec::new();
         }
@@ -215,8 +237,8 @@ impl ZkAdminManager {
         for topic in topics {
             let start = AssignmentStart::random(cluster.live_brokers.len());
             let outcome = match plan_topic_creation(topic, &cluster, start) {
-                Ok(plan) if validate_only => Ok(plan.assignment.keys().copied().collect()),
-                Ok(plan) => self.write_topic(&topic.name, &plan).await.map(|()| plan.assignment.keys().copied().collect()),
+                Ok(plan) if validate_only => Ok(CreatedTopic { topic_id: None, plan }),
+                Ok(plan) => self.write_topic(&topic.name, &plan).await.map(|id| CreatedTopic { topic_id: Some(id), plan }),
                 Err(e) => Err(e),
             };
             match &outcome {
@@ -246,8 +268,8 @@ impl ZkAdminManager {
     }
 
     /// `AdminZkClient.createTopicWithAssignment`: the config znode first, then the topic znode
-    /// (with a new topic id), which is what the controller watches for.
-    async fn write_topic(&self, topic: &str, plan: &TopicPlan) -> Result<(), AdminError> {
+    /// (with a new topic id, returned), which is what the controller watches for.
+    async fn write_topic(&self, topic: &str, plan: &TopicPlan) -> Result<TopicId, AdminError> {
         let zk_error = |e: ZkError| match e {
             ZkError::TopicAlreadyExists { .. } => AdminError::TopicExists(topic.to_string()),
             e => AdminError::ZooKeeper { topic: topic.to_string(), reason: e.to_string() },
@@ -259,7 +281,9 @@ impl ZkAdminManager {
             .iter()
             .map(|(p, replicas)| (*p, ReplicaAssignment::new(replicas.iter().copied().map(BrokerId).collect())))
             .collect();
-        self.zk.create_topic_assignment(topic, Some(TopicId::random()), &assignment).await.map_err(zk_error)
+        let topic_id = TopicId::random();
+        self.zk.create_topic_assignment(topic, Some(topic_id), &assignment).await.map_err(zk_error)?;
+        Ok(topic_id)
     }
 
     /// `AdminZkClient.deleteTopic`: queues `topic` in `/admin/delete_topics` if it exists (in the

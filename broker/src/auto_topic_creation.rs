@@ -49,7 +49,7 @@ pub fn creation_refusal(topic: &str, live_brokers: usize, default_replication_fa
 
 /// The Metadata error code for a creation outcome: created, or created by someone else, means
 /// "ask again" (LEADER_NOT_AVAILABLE); anything else is passed on.
-pub fn metadata_error(outcome: &Result<Vec<i32>, AdminError>) -> i16 {
+pub fn metadata_error<T>(outcome: &Result<T, AdminError>) -> i16 {
     match outcome {
         Ok(_) => codes::LEADER_NOT_AVAILABLE,
         // Also "marked for deletion": Kafka's TopicExistsException either way.
@@ -175,10 +175,10 @@ mod tests {
     #[test]
     fn created_or_already_there_means_ask_again() {
         assert_eq!(metadata_error(&Ok(vec![0])), codes::LEADER_NOT_AVAILABLE);
-        assert_eq!(metadata_error(&Err(AdminError::TopicExists("t".into()))), codes::LEADER_NOT_AVAILABLE);
-        assert_eq!(metadata_error(&Err(AdminError::TopicMarkedForDeletion("t".into()))), codes::LEADER_NOT_AVAILABLE);
-        assert_eq!(metadata_error(&Err(AdminError::InvalidReplicationFactor("x".into()))), codes::INVALID_REPLICATION_FACTOR);
-        assert_eq!(metadata_error(&Err(AdminError::InvalidTopic("x".into()))), codes::INVALID_TOPIC_EXCEPTION);
+        assert_eq!(metadata_error::<()>(&Err(AdminError::TopicExists("t".into()))), codes::LEADER_NOT_AVAILABLE);
+        assert_eq!(metadata_error::<()>(&Err(AdminError::TopicMarkedForDeletion("t".into()))), codes::LEADER_NOT_AVAILABLE);
+        assert_eq!(metadata_error::<()>(&Err(AdminError::InvalidReplicationFactor("x".into()))), codes::INVALID_REPLICATION_FACTOR);
+        assert_eq!(metadata_error::<()>(&Err(AdminError::InvalidTopic("x".into()))), codes::INVALID_TOPIC_EXCEPTION);
     }
 
     #[test]

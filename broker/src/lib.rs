@@ -27,6 +27,7 @@ pub mod metadata_cache;
 pub mod network;
 pub mod offsets_log;
 pub mod partition;
+pub mod partition_metadata;
 pub mod purgatory;
 pub mod replica_fetcher;
 pub mod replica_manager;

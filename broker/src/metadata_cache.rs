@@ -106,6 +106,14 @@ impl MetadataSnapshot {
         self.brokers.get(&id)?.node(listener)
     }
 
+    /// The topic with id `id` (`MetadataCache.getTopicName`); the zero id names no topic.
+    pub fn topic_name(&self, id: Uuid) -> Option<&str> {
+        if id.is_nil() {
+            return None;
+        }
+        self.topics.iter().find(|(_, t)| t.id == id).map(|(name, _)| name.as_str())
+    }
+
     /// Applies a delta, Kafka's `MetadataCache.updateMetadata`.
     pub fn apply(&self, delta: MetadataDelta) -> MetadataSnapshot {
         let mut next = self.clone();
@@ -242,6 +250,23 @@ mod tests {
         assert_eq!(s.brokers.keys().copied().collect::<Vec<_>>(), vec![2]);
         assert_eq!(s.topics["t"].partitions.keys().copied().collect::<Vec<_>>(), vec![0]);
         assert_eq!(s.topics["t"].id, id);
+        assert_eq!(s.topic_name(id), Some("t"));
+        assert_eq!(s.topic_name(Uuid::nil()), None, "the zero id names no topic");
+    }
+
+    #[test]
+    fn a_topic_deleted_and_created_again_carries_its_new_id() {
+        let cache = MetadataCache::new();
+        let (old, new) = (Uuid::new_v4(), Uuid::new_v4());
+        let live = vec![plaintext(1, "h", 9092)];
+        let states = |id, partitions: i32, leader| (0..partitions).map(|p| ("t".to_string(), id, p, state(leader))).collect::<Vec<_>>();
+        cache.update(MetadataDelta { controller_id: 1, live_brokers: live.clone(), partitions: states(old, 4, 1) });
+        cache.update(MetadataDelta { controller_id: 1, live_brokers: live.clone(), partitions: states(old, 4, LEADER_DURING_DELETE) });
+        assert!(cache.snapshot().topic_name(old).is_none());
+        cache.update(MetadataDelta { controller_id: 1, live_brokers: live, partitions: states(new, 2, 1) });
+        let s = cache.snapshot();
+        assert_eq!((s.topics["t"].id, s.topics["t"].partitions.len()), (new, 2));
+        assert_eq!(s.topic_name(new), Some("t"));
     }
 
     #[tokio::test]

@@ -30,6 +30,7 @@ use uuid::Uuid;
 use odradek_log::now_ms;
 use crate::errors::log_error_code;
 use crate::partition::{IsrChange, LeaderAndIsrState, Partition, PartitionSettings, Transition};
+use crate::partition_metadata;
 use crate::purgatory::DelayedOperations;
 use crate::replica_fetcher::{FetcherConfig, ReplicaFetcherManager};
 
@@ -265,6 +266,9 @@ impl ReplicaManager {
         let mut followed: HashMap<i32, Vec<(Arc<Partition>, i32)>> = HashMap::new();
         for (p, code) in checked {
             let code = if code == codes::NONE { self.apply_leader_and_isr(&p) } else { code };
+            if code == codes::NONE && !p.state.topic_id.is_nil() {
+                self.record_topic_id(&TopicPartition::new(p.topic.clone(), p.partition), p.state.topic_id);
+            }
             let fetches_from = p.state.leader != self.broker_id && live_leaders.contains_key(&p.state.leader);
             if code == codes::NONE && fetches_from {
                 if let Some(partition) = self.partition(&p.topic, p.partition) {
@@ -281,12 +285,40 @@ impl ReplicaManager {
         Ok(results)
     }
 
+    /// The topic id in the partition's `partition.metadata`, if its log exists and has one. An
+    /// unreadable file is logged and treated as absent (it is rewritten on the next LeaderAndIsr).
+    fn recorded_topic_id(&self, tp: &TopicPartition) -> Option<Uuid> {
+        let log = self.log_manager.get_log(tp)?;
+        partition_metadata::read(log.dir()).unwrap_or_else(|e| {
+            warn!(target: "state_change", partition = %tp, error = %e, "cannot read partition.metadata");
+            None
+        })
+    }
+
+    /// Writes `partition.metadata` for a partition whose log has none yet (Kafka writes it after
+    /// `makeLeaders`/`makeFollowers` when the request carries a topic id).
+    fn record_topic_id(&self, tp: &TopicPartition, topic_id: Uuid) {
+        let Some(log) = self.log_manager.get_log(tp) else { return };
+        if self.recorded_topic_id(tp).is_some() {
+            return;
+        }
+        if let Err(e) = partition_metadata::write(log.dir(), topic_id) {
+            warn!(target: "state_change", partition = %tp, error = %e, "cannot write partition.metadata");
+        }
+    }
+
     /// The per-partition checks of a LeaderAndIsr, before anything changes.
     fn check_leader_and_isr(&self, p: &LeaderAndIsrPartition) -> i16 {
         let tp = TopicPartition::new(p.topic.clone(), p.partition);
         if !p.state.replicas.contains(&self.broker_id) {
             warn!(target: "state_change", partition = %tp, replicas = ?p.state.replicas, "ignoring LeaderAndIsr: this broker is not a replica");
             return codes::UNKNOWN_TOPIC_OR_PARTITION;
+        }
+        if let Some(recorded) = self.recorded_topic_id(&tp) {
+            if !p.state.topic_id.is_nil() && recorded != p.state.topic_id {
+                warn!(target: "state_change", partition = %tp, recorded = %recorded, request = %p.state.topic_id, "ignoring LeaderAndIsr: its topic id is not the one in partition.metadata");
+                return codes::INCONSISTENT_TOPIC_ID;
+            }
         }
         let Some(existing) = self.get_partition(&tp) else { return codes::NONE };
         let local = existing.state();

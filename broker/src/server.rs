@@ -131,6 +131,7 @@ pub async fn start(config: KafkaConfig) -> Result<BrokerHandle, BrokerError> {
         Arc::clone(&metadata_cache),
         Arc::clone(&metrics),
         zk.as_ref().map(|(zk, _)| zk.clone()),
+        zk.as_ref().map(|(_, cluster_id)| cluster_id.clone()),
     ));
     if let Some((zk, _)) = &zk {
         apis.set_config_admin(Arc::new(ConfigAdmin::new(zk.clone(), Arc::clone(&dynamic_config), Arc::clone(&metadata_cache))));

@@ -1,28 +1,34 @@
 //! The API keys and version ranges Odradek serves, advertised verbatim in ApiVersions.
 //!
-//! The ranges follow `../shared/reference/kafka-clients.md` §4.1/§4.3: Kafka 2.3's client-facing
-//! ranges (non-flexible, so no client ever needs tagged fields except the ApiVersions probe),
-//! trimmed at the bottom to what is implemented, and each containing the single versions old
-//! librdkafka checks for (Produce 3, Fetch 4, ListOffsets 1, ApiVersions 0). Fetch goes up to
-//! 12, Kafka 2.8's maximum: v12 is flexible (request header v2, response header v1, tagged
-//! fields, the partition's `DivergingEpoch` among them), and the zero-copy encoder
-//! ([`crate::fetch`]) writes it with the records still sent by `sendfile(2)`; v13+ address topics
-//! by id and came after 2.8. Fetch v0–3 answers carry records down-converted in memory to message
-//! format 0 or 1 (copied, not sent with `sendfile`), as Kafka 2.8 does for them.
+//! Every API Odradek serves is served at Kafka 2.8.2's full range ([`KAFKA_2_8_APIS`], held to it
+//! by a test), flexible versions included: clients read a broker's generation from these ranges
+//! (kafka-python infers "2.8" from Produce v9) and turn features on by them. The `kafka-protocol`
+//! codec picks the request header (v1, or v2 with tagged fields for flexible versions) and the
+//! response header (v0, or v1) per key and version, ApiVersions' response header always v0; it
+//! skips tagged fields it does not know. An API no work has built yet (transactions, SASL, ACLs,
+//! quotas, delegation tokens, partitions and reassignment, log dirs, record deletion) stays out
+//! of this table until it is served, and its requests close the connection as Kafka's do for an
+//! unknown version.
+//!
+//! Fetch goes up to 12: v12 is flexible (tagged fields, the partition's `DivergingEpoch` among
+//! them), and the zero-copy encoder ([`crate::fetch`]) writes it with the records still sent by
+//! `sendfile(2)`; v13+ address topics by id and came after 2.8. Fetch v0–3 answers carry records
+//! down-converted in memory to message format 0 or 1 (copied, not sent with `sendfile`), as
+//! Kafka 2.8 does for them.
 //!
 //! Produce and ListOffsets are served at 2.8's full ranges too: Produce 0–9 (v0–2 may carry
 //! legacy magic-0/1 message sets, up-converted to magic 2; v8 adds KIP-467's record errors; v9
 //! is flexible) and ListOffsets 0–6 (v0 answers `old_style_offsets` from segment boundaries;
-//! v6 is flexible). The control-plane APIs carry the versions a
-//! 2.8 controller sends (LeaderAndIsr 5, StopReplica 3, UpdateMetadata 7) and everything below
-//! them, all of which the `kafka-protocol` codec handles.
+//! v6 is flexible). The control-plane APIs carry the versions a 2.8 controller sends
+//! (LeaderAndIsr 5, StopReplica 3, UpdateMetadata 7, all with topic ids) and everything below.
 //!
-//! The admin APIs stop before their first flexible version (CreateTopics 5, DeleteTopics 4), so
-//! they too need no tagged fields; CreateTopics 4 is the one that lets a client leave partitions
-//! and replication factor to the broker (−1, KIP-464). ControlledShutdown, which only brokers
-//! send, goes up to v3, the version a 2.8 broker sends, and that one *is* flexible: its request
-//! header is v2 and its response header v1 (v0's request header is v0, without a client id).
-//! The codec picks the header version per key and version, on both sides.
+//! Metadata, CreateTopics and DeleteTopics are served at Kafka 2.8's full ranges (Metadata 0–11,
+//! flexible from 9, topic ids from 10; CreateTopics 0–7, flexible from 5, the new topic's id in 7;
+//! DeleteTopics 0–6, flexible from 4, topics by id in 6): librdkafka tells a deleted and
+//! recreated topic from the old one only by the topic ids of Metadata v10+. CreateTopics 4 is the
+//! one that lets a client leave partitions and replication factor to the broker (−1, KIP-464).
+//! ControlledShutdown, which only brokers send, goes up to v3, the version a 2.8 broker sends
+//! (flexible; v0's request header is v0, without a client id).
 //!
 //! The group APIs are served at Kafka 2.8's full ranges, flexible versions included (OffsetCommit
 //! 0–8, flexible from 8; OffsetFetch 0–7, from 6; FindCoordinator 0–3, from 3; JoinGroup 0–7, from
@@ -47,7 +53,7 @@ pub const SUPPORTED_APIS: &[(ApiKey, i16, i16)] = &[
     (ApiKey::Produce, 0, 9),
     (ApiKey::Fetch, 0, 12),
     (ApiKey::ListOffsets, 0, 6),
-    (ApiKey::Metadata, 1, 8),
+    (ApiKey::Metadata, 0, 11),
     (ApiKey::LeaderAndIsr, 0, 5),
     (ApiKey::StopReplica, 0, 3),
     (ApiKey::UpdateMetadata, 0, 7),
@@ -62,8 +68,8 @@ pub const SUPPORTED_APIS: &[(ApiKey, i16, i16)] = &[
     (ApiKey::DescribeGroups, 0, 5),
     (ApiKey::ListGroups, 0, 4),
     (ApiKey::ApiVersions, 0, 3),
-    (ApiKey::CreateTopics, 0, 4),
-    (ApiKey::DeleteTopics, 0, 3),
+    (ApiKey::CreateTopics, 0, 7),
+    (ApiKey::DeleteTopics, 0, 6),
     (ApiKey::OffsetForLeaderEpoch, 0, 4),
     (ApiKey::DeleteGroups, 0, 2),
     (ApiKey::AlterPartition, 0, 0),

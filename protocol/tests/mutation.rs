@@ -7,6 +7,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::{ApiKey, RequestHeader, RequestKind};
 use kafka_protocol::protocol::{Encodable, StrBytes};
 use odradek_protocol::{parse_request, SUPPORTED_APIS};
+use uuid::Uuid;
 
 struct Rng(u64);
 
@@ -32,12 +33,12 @@ fn seed(key: ApiKey, version: i16) -> Bytes {
     header.correlation_id = 7;
     header.client_id = Some(StrBytes::from_static_str("mutation"));
     header.encode(&mut buf, key.request_header_version(version)).unwrap();
-    let body = default_request(key);
+    let body = default_request(key, version);
     body.encode(&mut buf, version).unwrap();
     buf.freeze()
 }
 
-fn default_request(key: ApiKey) -> RequestKind {
+fn default_request(key: ApiKey, version: i16) -> RequestKind {
     use kafka_protocol::messages::*;
     match key {
         ApiKey::Produce => {
@@ -70,6 +71,11 @@ fn default_request(key: ApiKey) -> RequestKind {
             .with_configs(vec![create_topics_request::CreatableTopicConfig::default()
                 .with_name(StrBytes::from_static_str("retention.ms"))
                 .with_value(Some(StrBytes::from_static_str("1")))])])),
+        // v6 names topics in `topics` (by name or id), before in `topic_names`.
+        ApiKey::DeleteTopics if version >= 6 => RequestKind::DeleteTopics(DeleteTopicsRequest::default().with_topics(vec![
+            delete_topics_request::DeleteTopicState::default().with_name(Some(TopicName(StrBytes::from_static_str("topic")))),
+            delete_topics_request::DeleteTopicState::default().with_topic_id(Uuid::from_u128(7)),
+        ])),
         ApiKey::DeleteTopics => RequestKind::DeleteTopics(DeleteTopicsRequest::default().with_topic_names(vec![TopicName(StrBytes::from_static_str("topic"))])),
         ApiKey::OffsetForLeaderEpoch => RequestKind::OffsetForLeaderEpoch(OffsetForLeaderEpochRequest::default().with_topics(vec![offset_for_leader_epoch_request::OffsetForLeaderTopic::default()
             .with_topic(TopicName(StrBytes::from_static_str("t")))

@@ -68,6 +68,8 @@ pub struct KafkaApis {
     controller: OnceLock<ControllerHandle>,
     /// DescribeConfigs, AlterConfigs, IncrementalAlterConfigs; set when in a cluster.
     config_admin: OnceLock<Arc<crate::dynamic_config::ConfigAdmin>>,
+    /// `/cluster/id`, as Metadata v2+ reports it; `None` without ZooKeeper.
+    cluster_id: Option<String>,
 }
 
 impl KafkaApis {
@@ -77,6 +79,7 @@ impl KafkaApis {
         metadata_cache: Arc<MetadataCache>,
         metrics: Arc<NetworkMetrics>,
         zk: Option<KafkaZkClient>,
+        cluster_id: Option<String>,
     ) -> KafkaApis {
         let admin_manager = zk.map(|zk| Arc::new(ZkAdminManager::new(Arc::clone(&config), zk, Arc::clone(&metadata_cache))));
         let auto_topic_creation = admin_manager.as_ref().map(|admin| Arc::new(AutoTopicCreationManager::new(Arc::clone(&config), Arc::clone(admin))));
@@ -92,6 +95,7 @@ impl KafkaApis {
             group_coordinator,
             controller: OnceLock::new(),
             config_admin: OnceLock::new(),
+            cluster_id,
         }
     }
 

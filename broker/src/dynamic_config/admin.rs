@@ -94,6 +94,12 @@ impl ConfigAdmin {
         Ok(filter_keys(entries, keys))
     }
 
+    /// A new topic's configs with `overrides`, as CreateTopics v5+ answers them (Kafka's
+    /// `createTopicConfigEntry` without synonyms): the same entries DescribeConfigs lists.
+    pub fn new_topic_configs(&self, overrides: &BTreeMap<String, String>) -> Vec<ConfigEntry> {
+        describe_topic(overrides, &self.broker_config.layers())
+    }
+
     /// AlterConfigs: `entries` become the entity's complete override set.
     pub async fn alter(&self, resource: &ConfigResource, entries: &[(String, Option<String>)], validate_only: bool) -> Result<(), ConfigAdminError> {
         let nulls: Vec<&str> = entries.iter().filter(|(_, v)| v.is_none()).map(|(n, _)| n.as_str()).collect();
