@@ -5,52 +5,18 @@
 //! included (ControlledShutdown v0 has a request header without a client id; v3 is flexible, with
 //! a v2 request header and a v1 response header).
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{BufMut, BytesMut};
 use kafka_protocol::messages::controlled_shutdown_response::RemainingPartition;
 use kafka_protocol::messages::create_topics_response::CreatableTopicResult;
 use kafka_protocol::messages::delete_topics_response::DeletableTopicResult;
 use kafka_protocol::messages::{
-    ApiKey, ControlledShutdownResponse, CreateTopicsResponse, DeleteTopicsResponse, RequestKind, ResponseKind, TopicName,
+    ApiKey, ControlledShutdownResponse, CreateTopicsResponse, DeleteTopicsResponse, RequestKind, ResponseKind,
 };
 use kafka_protocol::protocol::StrBytes;
-use odradek_protocol::{encode_response, parse_request, ParsedRequest, Request};
+use odradek_protocol::encode_response;
 
-fn string(buf: &mut BytesMut, s: &str) {
-    buf.put_i16(s.len() as i16);
-    buf.put_slice(s.as_bytes());
-}
-
-fn compact_string(buf: &mut BytesMut, s: &str) {
-    buf.put_u8(s.len() as u8 + 1);
-    buf.put_slice(s.as_bytes());
-}
-
-/// Request header v1: key, version, correlation id, client id.
-fn header_v1(key: ApiKey, version: i16, correlation_id: i32) -> BytesMut {
-    let mut buf = BytesMut::new();
-    buf.put_i16(key as i16);
-    buf.put_i16(version);
-    buf.put_i32(correlation_id);
-    string(&mut buf, "golden");
-    buf
-}
-
-fn parse(frame: BytesMut) -> Request {
-    match parse_request(frame.freeze()) {
-        Ok(ParsedRequest::Request(r)) => *r,
-        other => panic!("{other:?}"),
-    }
-}
-
-fn name(s: &str) -> TopicName {
-    TopicName(StrBytes::from_string(s.to_string()))
-}
-
-/// The frame after its size prefix, checked against the prefix.
-fn body_of(frame: Bytes) -> Vec<u8> {
-    assert_eq!(&frame[..4], &((frame.len() - 4) as i32).to_be_bytes());
-    frame[4..].to_vec()
-}
+mod golden_bytes;
+use golden_bytes::*;
 
 #[test]
 fn controlled_shutdown_requests_v0_to_v3() {

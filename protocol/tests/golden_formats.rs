@@ -4,52 +4,15 @@
 //! v6 (request header v2, response header v1, compact strings and arrays, tagged fields), and
 //! ListOffsets v0 with its `MaxNumOffsets` and `OldStyleOffsets`.
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{BufMut, BytesMut};
 use kafka_protocol::messages::list_offsets_response::{ListOffsetsPartitionResponse, ListOffsetsTopicResponse};
 use kafka_protocol::messages::produce_response::{BatchIndexAndErrorMessage, PartitionProduceResponse, TopicProduceResponse};
-use kafka_protocol::messages::{ApiKey, ListOffsetsResponse, ProduceResponse, RequestKind, ResponseKind, TopicName};
+use kafka_protocol::messages::{ApiKey, ListOffsetsResponse, ProduceResponse, RequestKind, ResponseKind};
 use kafka_protocol::protocol::StrBytes;
-use odradek_protocol::{encode_response, parse_request, ParsedRequest, Request};
+use odradek_protocol::encode_response;
 
-fn compact_string(buf: &mut BytesMut, s: &str) {
-    buf.put_u8(s.len() as u8 + 1);
-    buf.put_slice(s.as_bytes());
-}
-
-/// Request header v2 (flexible requests): key, version, correlation id, a classic client id,
-/// tagged fields.
-fn header_v2(key: ApiKey, version: i16, correlation_id: i32) -> BytesMut {
-    let mut buf = header_v1(key, version, correlation_id);
-    buf.put_u8(0);
-    buf
-}
-
-fn header_v1(key: ApiKey, version: i16, correlation_id: i32) -> BytesMut {
-    let mut buf = BytesMut::new();
-    buf.put_i16(key as i16);
-    buf.put_i16(version);
-    buf.put_i32(correlation_id);
-    buf.put_i16(6);
-    buf.put_slice(b"golden");
-    buf
-}
-
-fn parse(frame: BytesMut) -> Request {
-    match parse_request(frame.freeze()) {
-        Ok(ParsedRequest::Request(r)) => *r,
-        other => panic!("{other:?}"),
-    }
-}
-
-/// The frame after its size prefix, checked against the prefix.
-fn body_of(frame: Bytes) -> Vec<u8> {
-    assert_eq!(&frame[..4], &((frame.len() - 4) as i32).to_be_bytes());
-    frame[4..].to_vec()
-}
-
-fn name(s: &str) -> TopicName {
-    TopicName(StrBytes::from_string(s.to_string()))
-}
+mod golden_bytes;
+use golden_bytes::*;
 
 #[test]
 fn produce_v9_request_decodes_with_compact_records() {

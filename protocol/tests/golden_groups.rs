@@ -8,7 +8,7 @@
 //! Responses must encode to exactly these bytes through `encode_response`; requests must decode to
 //! the right fields through `parse_request`, skipping a tagged field the codec does not know.
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{BufMut, Bytes};
 use kafka_protocol::messages::delete_groups_response::DeletableGroupResult;
 use kafka_protocol::messages::describe_groups_response::{DescribedGroup, DescribedGroupMember};
 use kafka_protocol::messages::join_group_response::JoinGroupResponseMember;
@@ -22,73 +22,10 @@ use kafka_protocol::messages::{
     JoinGroupResponse, LeaveGroupResponse, ListGroupsResponse, OffsetCommitResponse, OffsetFetchResponse,
     OffsetForLeaderEpochResponse, RequestKind, ResponseKind, SyncGroupResponse, TopicName,
 };
-use kafka_protocol::protocol::StrBytes;
-use odradek_protocol::{encode_response, parse_request, ParsedRequest, Request};
+use odradek_protocol::encode_response;
 
-fn s(v: &str) -> StrBytes {
-    StrBytes::from_string(v.to_string())
-}
-
-fn compact_string(buf: &mut BytesMut, v: &str) {
-    buf.put_u8(v.len() as u8 + 1);
-    buf.put_slice(v.as_bytes());
-}
-
-fn compact_bytes(buf: &mut BytesMut, v: &[u8]) {
-    buf.put_u8(v.len() as u8 + 1);
-    buf.put_slice(v);
-}
-
-/// A compact array or nullable field's length byte: n + 1 (0 is null).
-fn compact_len(buf: &mut BytesMut, n: usize) {
-    buf.put_u8(n as u8 + 1);
-}
-
-/// No tagged fields.
-fn no_tags(buf: &mut BytesMut) {
-    buf.put_u8(0);
-}
-
-/// One tagged field the codec does not know: tag 7, two bytes. A reader must skip it.
-fn unknown_tag(buf: &mut BytesMut) {
-    buf.put_u8(1);
-    buf.put_u8(7);
-    buf.put_u8(2);
-    buf.put_slice(&[0xAB, 0xCD]);
-}
-
-/// Request header v2: key, version, correlation id, client id (int16 string), tagged fields.
-fn header_v2(key: ApiKey, version: i16, correlation_id: i32) -> BytesMut {
-    let mut buf = BytesMut::new();
-    buf.put_i16(key as i16);
-    buf.put_i16(version);
-    buf.put_i32(correlation_id);
-    buf.put_i16(6);
-    buf.put_slice(b"golden");
-    no_tags(&mut buf);
-    buf
-}
-
-/// Response header v1: correlation id, tagged fields.
-fn response_header_v1(correlation_id: i32) -> BytesMut {
-    let mut buf = BytesMut::new();
-    buf.put_i32(correlation_id);
-    no_tags(&mut buf);
-    buf
-}
-
-fn parse(frame: BytesMut) -> Request {
-    match parse_request(frame.freeze()) {
-        Ok(ParsedRequest::Request(r)) => *r,
-        other => panic!("{other:?}"),
-    }
-}
-
-/// The frame after its size prefix, checked against the prefix.
-fn body_of(frame: Bytes) -> Vec<u8> {
-    assert_eq!(&frame[..4], &((frame.len() - 4) as i32).to_be_bytes());
-    frame[4..].to_vec()
-}
+mod golden_bytes;
+use golden_bytes::*;
 
 fn encoded(key: ApiKey, version: i16, correlation_id: i32, body: ResponseKind) -> Vec<u8> {
     body_of(encode_response(key, version, correlation_id, &body).unwrap())

@@ -5,80 +5,20 @@
 //! versions, unknown tagged fields skipped); responses must encode to exactly these bytes through
 //! `encode_response` (response header v1: correlation id and an empty tag buffer).
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{BufMut, BytesMut};
 use kafka_protocol::messages::create_topics_response::{CreatableTopicConfigs, CreatableTopicResult};
 use kafka_protocol::messages::delete_topics_response::DeletableTopicResult;
 use kafka_protocol::messages::metadata_response::{MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic};
-use kafka_protocol::messages::{ApiKey, BrokerId, CreateTopicsResponse, DeleteTopicsResponse, MetadataResponse, RequestKind, ResponseKind, TopicName};
+use kafka_protocol::messages::{ApiKey, BrokerId, CreateTopicsResponse, DeleteTopicsResponse, MetadataResponse, RequestKind, ResponseKind};
 use kafka_protocol::protocol::StrBytes;
-use odradek_protocol::{encode_response, parse_request, ParsedRequest, Request};
+use odradek_protocol::encode_response;
 use uuid::Uuid;
+
+mod golden_bytes;
+use golden_bytes::*;
 
 /// The topic id used throughout: 16 distinct bytes.
 const TOPIC_ID: [u8; 16] = [0x10, 0x21, 0x32, 0x43, 0x54, 0x65, 0x76, 0x87, 0x98, 0xa9, 0xba, 0xcb, 0xdc, 0xed, 0xfe, 0x0f];
-
-fn string(buf: &mut BytesMut, s: &str) {
-    buf.put_i16(s.len() as i16);
-    buf.put_slice(s.as_bytes());
-}
-
-fn compact_string(buf: &mut BytesMut, s: &str) {
-    buf.put_u8(s.len() as u8 + 1);
-    buf.put_slice(s.as_bytes());
-}
-
-/// A compact array's length prefix (unsigned varint of n + 1; every count here is small).
-fn compact_len(buf: &mut BytesMut, n: usize) {
-    buf.put_u8(n as u8 + 1);
-}
-
-/// An empty tag buffer.
-fn no_tags(buf: &mut BytesMut) {
-    buf.put_u8(0);
-}
-
-/// Request header v1 (non-flexible versions): key, version, correlation id, client id.
-fn header_v1(key: ApiKey, version: i16, correlation_id: i32) -> BytesMut {
-    let mut buf = BytesMut::new();
-    buf.put_i16(key as i16);
-    buf.put_i16(version);
-    buf.put_i32(correlation_id);
-    string(&mut buf, "golden");
-    buf
-}
-
-/// Request header v2 (flexible versions): v1 plus a tag buffer; the client id stays a
-/// non-compact string.
-fn header_v2(key: ApiKey, version: i16, correlation_id: i32) -> BytesMut {
-    let mut buf = header_v1(key, version, correlation_id);
-    no_tags(&mut buf);
-    buf
-}
-
-/// Response header v1: correlation id and an empty tag buffer.
-fn response_header_v1(correlation_id: i32) -> BytesMut {
-    let mut buf = BytesMut::new();
-    buf.put_i32(correlation_id);
-    no_tags(&mut buf);
-    buf
-}
-
-fn parse(frame: BytesMut) -> Request {
-    match parse_request(frame.freeze()) {
-        Ok(ParsedRequest::Request(r)) => *r,
-        other => panic!("{other:?}"),
-    }
-}
-
-fn name(s: &str) -> TopicName {
-    TopicName(StrBytes::from_string(s.to_string()))
-}
-
-/// The frame after its size prefix, checked against the prefix.
-fn body_of(frame: Bytes) -> Vec<u8> {
-    assert_eq!(&frame[..4], &((frame.len() - 4) as i32).to_be_bytes());
-    frame[4..].to_vec()
-}
 
 #[test]
 fn metadata_v0_request_with_an_empty_list_decodes_to_an_empty_list() {
