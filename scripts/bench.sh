@@ -30,6 +30,9 @@
 #   RDKAFKA [all]       rdkafka_perf variants for phases 3, 5, 7: "all" (every one built), or a
 #                       list of binary names under target/rdkafka-perf (rdkafka_perf rdkafka_perf_216)
 #   RDKAFKA_BATCH [10000] records per rd_kafka_produce_batch() call in phase 7
+#   PRODUCE_VERSION, FETCH_VERSION [the highest both sides speak]  the Produce version of the
+#                       odradek-perf produce phases (1, 2, 6) and the Fetch version of its consume
+#                       phase (4): e.g. 7 and 11 (classic) against 9 and 12 (flexible)
 # Output: progress on stderr, the markdown summary on stdout and in $OUT/summary.md; raw tool
 # output, broker logs and profiles in $OUT. Exit status 1 if any phase failed.
 #
@@ -78,6 +81,10 @@ LINGER_MS=${LINGER_MS:-10}
 MAX_IN_FLIGHT=${MAX_IN_FLIGHT:-5}
 PROFILE=${PROFILE:-0}
 PHASES=${PHASES:-1 2 3 4 5 6 7}
+PRODUCE_VERSION_ARGS=()
+[[ -n ${PRODUCE_VERSION:-} ]] && PRODUCE_VERSION_ARGS=(--produce-version "$PRODUCE_VERSION")
+FETCH_VERSION_ARGS=()
+[[ -n ${FETCH_VERSION:-} ]] && FETCH_VERSION_ARGS=(--fetch-version "$FETCH_VERSION")
 RDKAFKA=${RDKAFKA:-all}
 RDKAFKA_BATCH=${RDKAFKA_BATCH:-10000}
 BROKER_OVERRIDES=${BROKER_OVERRIDES:-}
@@ -250,10 +257,10 @@ want() { [[ " $PHASES " == *" $1 "* ]]; }
 
 want 1 && phase "odradek-perf produce acks=1" "$RECORDS" "$PERF" produce --bootstrap "$BOOT" --topic perf-acks1 \
     --records "$RECORDS" --record-size "$RECORD_SIZE" --acks 1 --batch-size 1MiB --max-in-flight "$MAX_IN_FLIGHT" \
-    --timeout-secs "$PHASE_TIMEOUT"
+    --timeout-secs "$PHASE_TIMEOUT" "${PRODUCE_VERSION_ARGS[@]}"
 want 2 && phase "odradek-perf produce acks=-1" "$RECORDS" "$PERF" produce --bootstrap "$BOOT" --topic perf-acksall \
     --records "$RECORDS" --record-size "$RECORD_SIZE" --acks -1 --batch-size 1MiB --max-in-flight "$MAX_IN_FLIGHT" \
-    --timeout-secs "$PHASE_TIMEOUT"
+    --timeout-secs "$PHASE_TIMEOUT" "${PRODUCE_VERSION_ARGS[@]}"
 if want 3; then
     for rd in "${RDPERFS[@]}"; do
         phase "rdkafka_perf produce acks=1 (librdkafka $(rdversion "$rd"))" "$RECORDS" "$rd" -P -b "$BOOT" -t perf-rdkafka \
@@ -262,7 +269,7 @@ if want 3; then
 fi
 if want 4; then
     phase "odradek-perf consume" "$RECORDS" "$PERF" consume --bootstrap "$BOOT" --topic perf-acks1 \
-        --records "$RECORDS" --timeout-secs "$PHASE_TIMEOUT"
+        --records "$RECORDS" --timeout-secs "$PHASE_TIMEOUT" "${FETCH_VERSION_ARGS[@]}"
 fi
 if want 5; then
     for rd in "${RDPERFS[@]}"; do
@@ -272,7 +279,7 @@ if want 5; then
 fi
 want 6 && phase "odradek-perf produce acks=1 16KiB" "$RECORDS" "$PERF" produce --bootstrap "$BOOT" --topic perf-small \
     --records "$RECORDS" --record-size "$RECORD_SIZE" --acks 1 --batch-size 16KiB --max-in-flight "$MAX_IN_FLIGHT" \
-    --timeout-secs "$PHASE_TIMEOUT"
+    --timeout-secs "$PHASE_TIMEOUT" "${PRODUCE_VERSION_ARGS[@]}"
 if want 7; then
     for rd in "${RDPERFS[@]}"; do
         phase "rdkafka_perf produce acks=1 produce_batch (librdkafka $(rdversion "$rd"))" "$RECORDS" "$rd" -P -b "$BOOT" \

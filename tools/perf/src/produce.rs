@@ -61,7 +61,8 @@ pub struct ProduceArgs {
     pub timeout_secs: u64,
     /// The Produce request's TimeoutMs (how long the broker may wait for acks=-1).
     #[arg(long, default_value_t = 30_000)]
-    pub request_timeout_ms: i32,    /// Produce version to send (default: the highest both the broker and this tool speak).
+    pub request_timeout_ms: i32,
+    /// Produce version to send (default: the highest both the broker and this tool speak).
     #[arg(long)]
     pub produce_version: Option<i16>,
 }
