@@ -425,6 +425,7 @@ impl ZooKeeperClient {
             .await
             .map_err(|e| ZkError::from_client("expire", "/", ZkVersion::MATCH_ANY, e))?;
         let mut states = client.state_watcher();
+        let mut generation = self.inner.generation.subscribe();
         let connect = &self.inner.config.connect;
         let intruder = zk::Client::connector()
             .with_session(client.session().clone())
@@ -437,15 +438,18 @@ impl ZooKeeperClient {
             })?;
         drop(intruder); // Sends CloseSession for the shared session.
         drop(client);
+        // Noticed once the old client reports the expiry, or once this client has already
+        // replaced it with a new session (the old client's watcher then never changes again).
         let expired = async {
-            while states.peek_state() != zk::SessionState::Expired {
-                if states.peek_state().is_terminated() {
-                    return;
+            while !states.peek_state().is_terminated() {
+                tokio::select! {
+                    _ = states.changed() => {}
+                    _ = generation.changed() => return,
                 }
-                states.changed().await;
             }
         };
-        tokio::time::timeout(self.inner.config.session_timeout * 2, expired)
+        // Generous: on a loaded machine the reconnect that learns of the expiry can take a while.
+        tokio::time::timeout(self.inner.config.session_timeout * 4, expired)
             .await
             .map_err(|_| {
                 ZkError::from_client("expire", "/", ZkVersion::MATCH_ANY, ClientError::Timeout)
