@@ -31,7 +31,10 @@ pub fn parse(text: &str) -> Result<Uuid, String> {
     let mut lines = text.lines();
     let mut field = |key: &str| -> Result<String, String> {
         let line = lines.next().ok_or_else(|| format!("missing {key} line"))?;
-        line.strip_prefix(key).and_then(|rest| rest.strip_prefix(": ")).map(str::to_string).ok_or_else(|| format!("expected `{key}: ...`, found {line:?}"))
+        line.strip_prefix(key)
+            .and_then(|rest| rest.strip_prefix(": "))
+            .map(str::to_string)
+            .ok_or_else(|| format!("expected `{key}: ...`, found {line:?}"))
     };
     let version = field("version")?;
     if version != VERSION {
@@ -44,7 +47,12 @@ pub fn parse(text: &str) -> Result<Uuid, String> {
 /// The topic id recorded in `dir`, `None` when there is no file yet.
 pub fn read(dir: &Path) -> io::Result<Option<Uuid>> {
     match fs::read_to_string(dir.join(PARTITION_METADATA_FILE)) {
-        Ok(text) => parse(&text).map(Some).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("{}: {e}", dir.join(PARTITION_METADATA_FILE).display()))),
+        Ok(text) => parse(&text).map(Some).map_err(|e| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("{}: {e}", dir.join(PARTITION_METADATA_FILE).display()),
+            )
+        }),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e),
     }
@@ -65,10 +73,17 @@ mod tests {
 
     #[test]
     fn round_trips_in_kafkas_format() {
-        let id = Uuid::from_bytes([0xbc, 0xb3, 0xd4, 0xd6, 0xe6, 0x03, 0x4f, 0x7a, 0x8d, 0x75, 0x51, 0x8e, 0xb0, 0xcc, 0x13, 0x6d]);
+        let id = Uuid::from_bytes([
+            0xbc, 0xb3, 0xd4, 0xd6, 0xe6, 0x03, 0x4f, 0x7a, 0x8d, 0x75, 0x51, 0x8e, 0xb0, 0xcc,
+            0x13, 0x6d,
+        ]);
         assert_eq!(format(id), "version: 0\ntopic_id: vLPU1uYDT3qNdVGOsMwTbQ");
         assert_eq!(parse(&format(id)), Ok(id));
-        assert_eq!(parse("version: 0\ntopic_id: vLPU1uYDT3qNdVGOsMwTbQ\n"), Ok(id), "a trailing newline is fine");
+        assert_eq!(
+            parse("version: 0\ntopic_id: vLPU1uYDT3qNdVGOsMwTbQ\n"),
+            Ok(id),
+            "a trailing newline is fine"
+        );
         assert!(parse("version: 1\ntopic_id: vLPU1uYDT3qNdVGOsMwTbQ").is_err());
         assert!(parse("version: 0\n").is_err());
         assert!(parse("version: 0\ntopic_id: short").is_err());
@@ -83,6 +98,9 @@ mod tests {
         assert_eq!(read(dir.path()).unwrap(), Some(id));
         assert!(!dir.path().join("partition.metadata.tmp").exists());
         fs::write(dir.path().join(PARTITION_METADATA_FILE), "garbage").unwrap();
-        assert_eq!(read(dir.path()).unwrap_err().kind(), io::ErrorKind::InvalidData);
+        assert_eq!(
+            read(dir.path()).unwrap_err().kind(),
+            io::ErrorKind::InvalidData
+        );
     }
 }

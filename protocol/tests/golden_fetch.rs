@@ -19,7 +19,7 @@ fn fetch_v12_request_decodes_with_last_fetched_epoch_and_unknown_tags_skipped() 
     frame.put_i16(6); // client id: a classic nullable string even in header v2
     frame.put_slice(b"golden");
     frame.put_u8(0); // header tagged fields
-    // body
+                     // body
     frame.put_i32(-1); // ReplicaId
     frame.put_i32(500); // MaxWaitMs
     frame.put_i32(1); // MinBytes
@@ -47,17 +47,47 @@ fn fetch_v12_request_decodes_with_last_fetched_epoch_and_unknown_tags_skipped() 
     frame.put_slice(b"r1");
     frame.put_u8(0); // the request's tagged fields
 
-    let Ok(ParsedRequest::Request(request)) = parse_request(frame.freeze()) else { panic!("Fetch v12 is served") };
-    assert_eq!((request.api_key, request.api_version(), request.correlation_id()), (ApiKey::Fetch, 12, 42));
+    let Ok(ParsedRequest::Request(request)) = parse_request(frame.freeze()) else {
+        panic!("Fetch v12 is served")
+    };
+    assert_eq!(
+        (
+            request.api_key,
+            request.api_version(),
+            request.correlation_id()
+        ),
+        (ApiKey::Fetch, 12, 42)
+    );
     assert_eq!(request.header.client_id.as_deref(), Some("golden"));
-    let RequestKind::Fetch(fetch) = request.body else { panic!("{:?}", request.body) };
-    assert_eq!((fetch.replica_id.0, fetch.max_wait_ms, fetch.min_bytes, fetch.max_bytes), (-1, 500, 1, 1 << 20));
-    assert_eq!((fetch.isolation_level, fetch.session_id, fetch.session_epoch), (1, 0, -1));
+    let RequestKind::Fetch(fetch) = request.body else {
+        panic!("{:?}", request.body)
+    };
+    assert_eq!(
+        (
+            fetch.replica_id.0,
+            fetch.max_wait_ms,
+            fetch.min_bytes,
+            fetch.max_bytes
+        ),
+        (-1, 500, 1, 1 << 20)
+    );
+    assert_eq!(
+        (fetch.isolation_level, fetch.session_id, fetch.session_epoch),
+        (1, 0, -1)
+    );
     assert_eq!(fetch.rack_id.as_str(), "r1");
     let topic = &fetch.topics[0];
     assert_eq!(topic.topic.0.as_str(), "abc");
     let p = &topic.partitions[0];
-    assert_eq!((p.partition, p.current_leader_epoch, p.fetch_offset, p.last_fetched_epoch), (3, 6, 100, 5));
+    assert_eq!(
+        (
+            p.partition,
+            p.current_leader_epoch,
+            p.fetch_offset,
+            p.last_fetched_epoch
+        ),
+        (3, 6, 100, 5)
+    );
     assert_eq!((p.log_start_offset, p.partition_max_bytes), (-1, 65_536));
 }
 
@@ -107,7 +137,7 @@ fn fetch_v12_response_with_records_aborted_transactions_and_a_diverging_epoch() 
     head.put_u8(2); // Topic: compact string of 1
     head.put_slice(b"t");
     head.put_u8(3); // Partitions: compact array of 2
-    // partition 0
+                    // partition 0
     head.put_i32(0); // PartitionIndex
     head.put_i16(0); // ErrorCode
     head.put_i64(10); // HighWatermark
@@ -121,7 +151,7 @@ fn fetch_v12_response_with_records_aborted_transactions_and_a_diverging_epoch() 
     head.put_u8(8); // Records: compact bytes of 7
     let mut tail = BytesMut::new();
     tail.put_u8(0); // partition 0's tagged fields
-    // partition 1
+                    // partition 1
     tail.put_i32(1);
     tail.put_i16(0);
     tail.put_i64(4);
@@ -147,7 +177,15 @@ fn fetch_v12_response_with_records_aborted_transactions_and_a_diverging_epoch() 
     first.put_i32(size as i32);
     first.extend_from_slice(&head);
     assert_eq!(parts.len(), 3, "bytes, the records region, bytes");
-    assert!(matches!(&parts[0], Part::Bytes(b) if b[..] == first[..]), "{:?}", parts[0]);
+    assert!(
+        matches!(&parts[0], Part::Bytes(b) if b[..] == first[..]),
+        "{:?}",
+        parts[0]
+    );
     assert!(matches!(&parts[1], Part::Region(r) if *r == records));
-    assert!(matches!(&parts[2], Part::Bytes(b) if b[..] == tail[..]), "{:?}", parts[2]);
+    assert!(
+        matches!(&parts[2], Part::Bytes(b) if b[..] == tail[..]),
+        "{:?}",
+        parts[2]
+    );
 }

@@ -5,9 +5,15 @@
 //! ListOffsets v0 with its `MaxNumOffsets` and `OldStyleOffsets`.
 
 use bytes::{BufMut, BytesMut};
-use kafka_protocol::messages::list_offsets_response::{ListOffsetsPartitionResponse, ListOffsetsTopicResponse};
-use kafka_protocol::messages::produce_response::{BatchIndexAndErrorMessage, PartitionProduceResponse, TopicProduceResponse};
-use kafka_protocol::messages::{ApiKey, ListOffsetsResponse, ProduceResponse, RequestKind, ResponseKind};
+use kafka_protocol::messages::list_offsets_response::{
+    ListOffsetsPartitionResponse, ListOffsetsTopicResponse,
+};
+use kafka_protocol::messages::produce_response::{
+    BatchIndexAndErrorMessage, PartitionProduceResponse, TopicProduceResponse,
+};
+use kafka_protocol::messages::{
+    ApiKey, ListOffsetsResponse, ProduceResponse, RequestKind, ResponseKind,
+};
 use kafka_protocol::protocol::StrBytes;
 use odradek_protocol::encode_response;
 
@@ -35,12 +41,27 @@ fn produce_v9_request_decodes_with_compact_records() {
     frame.put_u8(0); // request tagged fields
 
     let request = parse(frame);
-    assert_eq!((request.api_key, request.api_version(), request.correlation_id()), (ApiKey::Produce, 9, 5));
-    let RequestKind::Produce(produce) = request.body else { panic!("{:?}", request.body) };
-    assert_eq!((produce.transactional_id, produce.acks, produce.timeout_ms), (None, -1, 1500));
+    assert_eq!(
+        (
+            request.api_key,
+            request.api_version(),
+            request.correlation_id()
+        ),
+        (ApiKey::Produce, 9, 5)
+    );
+    let RequestKind::Produce(produce) = request.body else {
+        panic!("{:?}", request.body)
+    };
+    assert_eq!(
+        (produce.transactional_id, produce.acks, produce.timeout_ms),
+        (None, -1, 1500)
+    );
     let partition = &produce.topic_data[0].partition_data[0];
     assert_eq!(produce.topic_data[0].name.0.as_str(), "t");
-    assert_eq!((partition.index, partition.records.as_deref()), (4, Some(&records[..])));
+    assert_eq!(
+        (partition.index, partition.records.as_deref()),
+        (4, Some(&records[..]))
+    );
 }
 
 #[test]
@@ -51,11 +72,19 @@ fn produce_v9_response_carries_record_errors_compactly() {
         .with_base_offset(-1)
         .with_log_append_time_ms(-1)
         .with_log_start_offset(-1)
-        .with_record_errors(vec![BatchIndexAndErrorMessage::default().with_batch_index(2)])
+        .with_record_errors(vec![
+            BatchIndexAndErrorMessage::default().with_batch_index(2)
+        ])
         .with_error_message(Some(StrBytes::from_static_str("bad")));
-    let written = PartitionProduceResponse::default().with_index(0).with_base_offset(42).with_log_append_time_ms(-1).with_log_start_offset(7);
+    let written = PartitionProduceResponse::default()
+        .with_index(0)
+        .with_base_offset(42)
+        .with_log_append_time_ms(-1)
+        .with_log_start_offset(7);
     let response = ProduceResponse::default()
-        .with_responses(vec![TopicProduceResponse::default().with_name(name("t")).with_partition_responses(vec![written, refused])])
+        .with_responses(vec![TopicProduceResponse::default()
+            .with_name(name("t"))
+            .with_partition_responses(vec![written, refused])])
         .with_throttle_time_ms(0);
 
     let mut expected = BytesMut::new();
@@ -64,7 +93,7 @@ fn produce_v9_response_carries_record_errors_compactly() {
     expected.put_u8(2); // Responses: compact array of 1
     compact_string(&mut expected, "t");
     expected.put_u8(3); // PartitionResponses: compact array of 2
-    // partition 0: written at 42
+                        // partition 0: written at 42
     expected.put_i32(0);
     expected.put_i16(0);
     expected.put_i64(42);
@@ -73,7 +102,7 @@ fn produce_v9_response_carries_record_errors_compactly() {
     expected.put_u8(1); // RecordErrors: compact array of 0
     expected.put_u8(0); // ErrorMessage: null
     expected.put_u8(0); // partition tagged fields
-    // partition 1: INVALID_RECORD naming record 2
+                        // partition 1: INVALID_RECORD naming record 2
     expected.put_i32(1);
     expected.put_i16(87);
     expected.put_i64(-1);
@@ -107,14 +136,24 @@ fn list_offsets_v6_request_and_response() {
     frame.put_u8(0); // topic tagged fields
     frame.put_u8(0); // request tagged fields
     let request = parse(frame);
-    let RequestKind::ListOffsets(list) = request.body else { panic!("{:?}", request.body) };
+    let RequestKind::ListOffsets(list) = request.body else {
+        panic!("{:?}", request.body)
+    };
     assert_eq!((list.replica_id.0, list.isolation_level), (-1, 1));
     let p = &list.topics[0].partitions[0];
-    assert_eq!((p.partition_index, p.current_leader_epoch, p.timestamp), (3, 5, -1));
+    assert_eq!(
+        (p.partition_index, p.current_leader_epoch, p.timestamp),
+        (3, 5, -1)
+    );
 
-    let response = ListOffsetsResponse::default().with_topics(vec![ListOffsetsTopicResponse::default().with_name(name("t")).with_partitions(vec![
-        ListOffsetsPartitionResponse::default().with_partition_index(3).with_timestamp(-1).with_offset(120).with_leader_epoch(5),
-    ])]);
+    let response =
+        ListOffsetsResponse::default().with_topics(vec![ListOffsetsTopicResponse::default()
+            .with_name(name("t"))
+            .with_partitions(vec![ListOffsetsPartitionResponse::default()
+                .with_partition_index(3)
+                .with_timestamp(-1)
+                .with_offset(120)
+                .with_leader_epoch(5)])]);
     let mut expected = BytesMut::new();
     expected.put_i32(8);
     expected.put_u8(0); // response header v1
@@ -130,7 +169,13 @@ fn list_offsets_v6_request_and_response() {
     expected.put_u8(0); // partition tagged fields
     expected.put_u8(0); // topic tagged fields
     expected.put_u8(0); // response tagged fields
-    let frame = encode_response(ApiKey::ListOffsets, 6, 8, &ResponseKind::ListOffsets(response)).unwrap();
+    let frame = encode_response(
+        ApiKey::ListOffsets,
+        6,
+        8,
+        &ResponseKind::ListOffsets(response),
+    )
+    .unwrap();
     assert_eq!(body_of(frame), expected.to_vec());
 }
 
@@ -146,13 +191,21 @@ fn list_offsets_v0_asks_for_several_offsets_and_gets_old_style_offsets() {
     frame.put_i64(-1); // Timestamp
     frame.put_i32(10); // MaxNumOffsets
     let request = parse(frame);
-    let RequestKind::ListOffsets(list) = request.body else { panic!("{:?}", request.body) };
+    let RequestKind::ListOffsets(list) = request.body else {
+        panic!("{:?}", request.body)
+    };
     let p = &list.topics[0].partitions[0];
-    assert_eq!((p.partition_index, p.timestamp, p.max_num_offsets), (0, -1, 10));
+    assert_eq!(
+        (p.partition_index, p.timestamp, p.max_num_offsets),
+        (0, -1, 10)
+    );
 
-    let response = ListOffsetsResponse::default().with_topics(vec![ListOffsetsTopicResponse::default().with_name(name("t")).with_partitions(vec![
-        ListOffsetsPartitionResponse::default().with_partition_index(0).with_old_style_offsets(vec![250, 0]),
-    ])]);
+    let response =
+        ListOffsetsResponse::default().with_topics(vec![ListOffsetsTopicResponse::default()
+            .with_name(name("t"))
+            .with_partitions(vec![ListOffsetsPartitionResponse::default()
+                .with_partition_index(0)
+                .with_old_style_offsets(vec![250, 0])])]);
     let mut expected = BytesMut::new();
     expected.put_i32(4); // response header v0
     expected.put_i32(1); // Topics
@@ -164,6 +217,12 @@ fn list_offsets_v0_asks_for_several_offsets_and_gets_old_style_offsets() {
     expected.put_i32(2); // OldStyleOffsets
     expected.put_i64(250);
     expected.put_i64(0);
-    let frame = encode_response(ApiKey::ListOffsets, 0, 4, &ResponseKind::ListOffsets(response)).unwrap();
+    let frame = encode_response(
+        ApiKey::ListOffsets,
+        0,
+        4,
+        &ResponseKind::ListOffsets(response),
+    )
+    .unwrap();
     assert_eq!(body_of(frame), expected.to_vec());
 }

@@ -14,13 +14,20 @@ use kafka_protocol::messages::describe_groups_response::{DescribedGroup, Describ
 use kafka_protocol::messages::join_group_response::JoinGroupResponseMember;
 use kafka_protocol::messages::leave_group_response::MemberResponse;
 use kafka_protocol::messages::list_groups_response::ListedGroup;
-use kafka_protocol::messages::offset_commit_response::{OffsetCommitResponsePartition, OffsetCommitResponseTopic};
-use kafka_protocol::messages::offset_fetch_response::{OffsetFetchResponsePartition, OffsetFetchResponseTopic};
-use kafka_protocol::messages::offset_for_leader_epoch_response::{EpochEndOffset, OffsetForLeaderTopicResult};
+use kafka_protocol::messages::offset_commit_response::{
+    OffsetCommitResponsePartition, OffsetCommitResponseTopic,
+};
+use kafka_protocol::messages::offset_fetch_response::{
+    OffsetFetchResponsePartition, OffsetFetchResponseTopic,
+};
+use kafka_protocol::messages::offset_for_leader_epoch_response::{
+    EpochEndOffset, OffsetForLeaderTopicResult,
+};
 use kafka_protocol::messages::{
-    ApiKey, BrokerId, DeleteGroupsResponse, DescribeGroupsResponse, FindCoordinatorResponse, GroupId, HeartbeatResponse,
-    JoinGroupResponse, LeaveGroupResponse, ListGroupsResponse, OffsetCommitResponse, OffsetFetchResponse,
-    OffsetForLeaderEpochResponse, RequestKind, ResponseKind, SyncGroupResponse, TopicName,
+    ApiKey, BrokerId, DeleteGroupsResponse, DescribeGroupsResponse, FindCoordinatorResponse,
+    GroupId, HeartbeatResponse, JoinGroupResponse, LeaveGroupResponse, ListGroupsResponse,
+    OffsetCommitResponse, OffsetFetchResponse, OffsetForLeaderEpochResponse, RequestKind,
+    ResponseKind, SyncGroupResponse, TopicName,
 };
 use odradek_protocol::encode_response;
 
@@ -46,14 +53,35 @@ fn join_group_v7_request_and_response() {
     no_tags(&mut frame);
     unknown_tag(&mut frame);
     let r = parse(frame);
-    assert_eq!((r.api_key, r.api_version(), r.correlation_id()), (ApiKey::JoinGroup, 7, 100));
+    assert_eq!(
+        (r.api_key, r.api_version(), r.correlation_id()),
+        (ApiKey::JoinGroup, 7, 100)
+    );
     assert_eq!(r.header.client_id.as_deref(), Some("golden"));
-    let RequestKind::JoinGroup(body) = r.body else { panic!("{:?}", r.body) };
-    assert_eq!((&*body.group_id.0, body.session_timeout_ms, body.rebalance_timeout_ms), ("g", 10_000, 300_000));
-    assert_eq!((body.member_id.as_str(), body.group_instance_id.as_deref()), ("m-1", Some("i-1")));
+    let RequestKind::JoinGroup(body) = r.body else {
+        panic!("{:?}", r.body)
+    };
+    assert_eq!(
+        (
+            &*body.group_id.0,
+            body.session_timeout_ms,
+            body.rebalance_timeout_ms
+        ),
+        ("g", 10_000, 300_000)
+    );
+    assert_eq!(
+        (body.member_id.as_str(), body.group_instance_id.as_deref()),
+        ("m-1", Some("i-1"))
+    );
     assert_eq!(body.protocol_type.as_str(), "consumer");
     assert_eq!(body.protocols.len(), 1);
-    assert_eq!((body.protocols[0].name.as_str(), &body.protocols[0].metadata[..]), ("range", &[1u8, 2][..]));
+    assert_eq!(
+        (
+            body.protocols[0].name.as_str(),
+            &body.protocols[0].metadata[..]
+        ),
+        ("range", &[1u8, 2][..])
+    );
 
     let response = JoinGroupResponse::default()
         .with_error_code(0)
@@ -80,7 +108,15 @@ fn join_group_v7_request_and_response() {
     compact_bytes(&mut expected, &[9]);
     no_tags(&mut expected);
     no_tags(&mut expected);
-    assert_eq!(encoded(ApiKey::JoinGroup, 7, 101, ResponseKind::JoinGroup(response.clone())), expected.to_vec());
+    assert_eq!(
+        encoded(
+            ApiKey::JoinGroup,
+            7,
+            101,
+            ResponseKind::JoinGroup(response.clone())
+        ),
+        expected.to_vec()
+    );
 
     // v6 is flexible but has no protocol type; the rest is the same.
     let mut v6 = response_header_v1(101);
@@ -97,7 +133,10 @@ fn join_group_v7_request_and_response() {
     no_tags(&mut v6);
     no_tags(&mut v6);
     let response = response.with_protocol_type(None);
-    assert_eq!(encoded(ApiKey::JoinGroup, 6, 101, ResponseKind::JoinGroup(response)), v6.to_vec());
+    assert_eq!(
+        encoded(ApiKey::JoinGroup, 6, 101, ResponseKind::JoinGroup(response)),
+        v6.to_vec()
+    );
 
     // An error answer at v7: null protocol type and name (KafkaApis passes `orNull` from v7).
     let error = JoinGroupResponse::default()
@@ -116,7 +155,10 @@ fn join_group_v7_request_and_response() {
     compact_string(&mut expected, "c-1");
     compact_len(&mut expected, 0);
     no_tags(&mut expected);
-    assert_eq!(encoded(ApiKey::JoinGroup, 7, 102, ResponseKind::JoinGroup(error)), expected.to_vec());
+    assert_eq!(
+        encoded(ApiKey::JoinGroup, 7, 102, ResponseKind::JoinGroup(error)),
+        expected.to_vec()
+    );
 }
 
 #[test]
@@ -133,11 +175,29 @@ fn sync_group_v5_request_and_response() {
     compact_bytes(&mut frame, &[0, 1]);
     no_tags(&mut frame);
     no_tags(&mut frame);
-    let RequestKind::SyncGroup(body) = parse(frame).body else { panic!() };
-    assert_eq!((&*body.group_id.0, body.generation_id, body.member_id.as_str()), ("g", 3, "m-1"));
+    let RequestKind::SyncGroup(body) = parse(frame).body else {
+        panic!()
+    };
+    assert_eq!(
+        (
+            &*body.group_id.0,
+            body.generation_id,
+            body.member_id.as_str()
+        ),
+        ("g", 3, "m-1")
+    );
     assert_eq!(body.group_instance_id, None);
-    assert_eq!((body.protocol_type.as_deref(), body.protocol_name.as_deref()), (Some("consumer"), Some("range")));
-    assert_eq!((body.assignments[0].member_id.as_str(), &body.assignments[0].assignment[..]), ("m-1", &[0u8, 1][..]));
+    assert_eq!(
+        (body.protocol_type.as_deref(), body.protocol_name.as_deref()),
+        (Some("consumer"), Some("range"))
+    );
+    assert_eq!(
+        (
+            body.assignments[0].member_id.as_str(),
+            &body.assignments[0].assignment[..]
+        ),
+        ("m-1", &[0u8, 1][..])
+    );
 
     let response = SyncGroupResponse::default()
         .with_protocol_type(Some(s("consumer")))
@@ -150,7 +210,10 @@ fn sync_group_v5_request_and_response() {
     compact_string(&mut expected, "range");
     compact_bytes(&mut expected, &[0, 1]);
     no_tags(&mut expected);
-    assert_eq!(encoded(ApiKey::SyncGroup, 5, 111, ResponseKind::SyncGroup(response)), expected.to_vec());
+    assert_eq!(
+        encoded(ApiKey::SyncGroup, 5, 111, ResponseKind::SyncGroup(response)),
+        expected.to_vec()
+    );
 
     // An error answer names no protocol: nulls.
     let error = SyncGroupResponse::default().with_error_code(23);
@@ -161,7 +224,10 @@ fn sync_group_v5_request_and_response() {
     expected.put_u8(0);
     compact_bytes(&mut expected, &[]);
     no_tags(&mut expected);
-    assert_eq!(encoded(ApiKey::SyncGroup, 5, 112, ResponseKind::SyncGroup(error)), expected.to_vec());
+    assert_eq!(
+        encoded(ApiKey::SyncGroup, 5, 112, ResponseKind::SyncGroup(error)),
+        expected.to_vec()
+    );
 }
 
 #[test]
@@ -172,14 +238,26 @@ fn heartbeat_and_leave_group_v4() {
     compact_string(&mut frame, "m-1");
     compact_string(&mut frame, "i-1");
     no_tags(&mut frame);
-    let RequestKind::Heartbeat(body) = parse(frame).body else { panic!() };
-    assert_eq!((body.generation_id, body.member_id.as_str(), body.group_instance_id.as_deref()), (3, "m-1", Some("i-1")));
+    let RequestKind::Heartbeat(body) = parse(frame).body else {
+        panic!()
+    };
+    assert_eq!(
+        (
+            body.generation_id,
+            body.member_id.as_str(),
+            body.group_instance_id.as_deref()
+        ),
+        (3, "m-1", Some("i-1"))
+    );
     let mut expected = response_header_v1(121);
     expected.put_i32(0);
     expected.put_i16(27); // REBALANCE_IN_PROGRESS
     no_tags(&mut expected);
     let response = ResponseKind::Heartbeat(HeartbeatResponse::default().with_error_code(27));
-    assert_eq!(encoded(ApiKey::Heartbeat, 4, 121, response), expected.to_vec());
+    assert_eq!(
+        encoded(ApiKey::Heartbeat, 4, 121, response),
+        expected.to_vec()
+    );
 
     let mut frame = header_v2(ApiKey::LeaveGroup, 4, 122);
     compact_string(&mut frame, "g");
@@ -191,14 +269,25 @@ fn heartbeat_and_leave_group_v4() {
     compact_string(&mut frame, "i-2");
     no_tags(&mut frame);
     no_tags(&mut frame);
-    let RequestKind::LeaveGroup(body) = parse(frame).body else { panic!() };
-    let members: Vec<(&str, Option<&str>)> =
-        body.members.iter().map(|m| (m.member_id.as_str(), m.group_instance_id.as_deref())).collect();
+    let RequestKind::LeaveGroup(body) = parse(frame).body else {
+        panic!()
+    };
+    let members: Vec<(&str, Option<&str>)> = body
+        .members
+        .iter()
+        .map(|m| (m.member_id.as_str(), m.group_instance_id.as_deref()))
+        .collect();
     assert_eq!(members, vec![("m-1", None), ("", Some("i-2"))]);
     let response = LeaveGroupResponse::default().with_members(vec![
         // The schema's default for a nullable string is "", so a null must be set (as KafkaApis does).
-        MemberResponse::default().with_member_id(s("m-1")).with_group_instance_id(None).with_error_code(0),
-        MemberResponse::default().with_member_id(s("")).with_group_instance_id(Some(s("i-2"))).with_error_code(25),
+        MemberResponse::default()
+            .with_member_id(s("m-1"))
+            .with_group_instance_id(None)
+            .with_error_code(0),
+        MemberResponse::default()
+            .with_member_id(s(""))
+            .with_group_instance_id(Some(s("i-2")))
+            .with_error_code(25),
     ]);
     let mut expected = response_header_v1(123);
     expected.put_i32(0);
@@ -213,7 +302,15 @@ fn heartbeat_and_leave_group_v4() {
     expected.put_i16(25);
     no_tags(&mut expected);
     no_tags(&mut expected);
-    assert_eq!(encoded(ApiKey::LeaveGroup, 4, 123, ResponseKind::LeaveGroup(response)), expected.to_vec());
+    assert_eq!(
+        encoded(
+            ApiKey::LeaveGroup,
+            4,
+            123,
+            ResponseKind::LeaveGroup(response)
+        ),
+        expected.to_vec()
+    );
 }
 
 #[test]
@@ -233,19 +330,41 @@ fn offset_commit_v8_request_and_response() {
     unknown_tag(&mut frame);
     no_tags(&mut frame);
     no_tags(&mut frame);
-    let RequestKind::OffsetCommit(body) = parse(frame).body else { panic!() };
-    assert_eq!((&*body.group_id.0, body.generation_id_or_member_epoch, body.member_id.as_str()), ("g", 3, "m-1"));
+    let RequestKind::OffsetCommit(body) = parse(frame).body else {
+        panic!()
+    };
+    assert_eq!(
+        (
+            &*body.group_id.0,
+            body.generation_id_or_member_epoch,
+            body.member_id.as_str()
+        ),
+        ("g", 3, "m-1")
+    );
     assert_eq!(body.group_instance_id.as_deref(), Some("i-1"));
     let p = &body.topics[0].partitions[0];
-    assert_eq!((&*body.topics[0].name.0, p.partition_index, p.committed_offset, p.committed_leader_epoch), ("t", 0, 42, 5));
+    assert_eq!(
+        (
+            &*body.topics[0].name.0,
+            p.partition_index,
+            p.committed_offset,
+            p.committed_leader_epoch
+        ),
+        ("t", 0, 42, 5)
+    );
     assert_eq!(p.committed_metadata.as_deref(), Some("meta"));
 
-    let response = OffsetCommitResponse::default().with_topics(vec![OffsetCommitResponseTopic::default()
-        .with_name(TopicName(s("t")))
-        .with_partitions(vec![
-            OffsetCommitResponsePartition::default().with_partition_index(0).with_error_code(0),
-            OffsetCommitResponsePartition::default().with_partition_index(1).with_error_code(22),
-        ])]);
+    let response =
+        OffsetCommitResponse::default().with_topics(vec![OffsetCommitResponseTopic::default()
+            .with_name(TopicName(s("t")))
+            .with_partitions(vec![
+                OffsetCommitResponsePartition::default()
+                    .with_partition_index(0)
+                    .with_error_code(0),
+                OffsetCommitResponsePartition::default()
+                    .with_partition_index(1)
+                    .with_error_code(22),
+            ])]);
     let mut expected = response_header_v1(131);
     expected.put_i32(0);
     compact_len(&mut expected, 1);
@@ -259,7 +378,15 @@ fn offset_commit_v8_request_and_response() {
     no_tags(&mut expected);
     no_tags(&mut expected);
     no_tags(&mut expected);
-    assert_eq!(encoded(ApiKey::OffsetCommit, 8, 131, ResponseKind::OffsetCommit(response)), expected.to_vec());
+    assert_eq!(
+        encoded(
+            ApiKey::OffsetCommit,
+            8,
+            131,
+            ResponseKind::OffsetCommit(response)
+        ),
+        expected.to_vec()
+    );
 }
 
 #[test]
@@ -274,10 +401,15 @@ fn offset_fetch_v7_request_and_response() {
     no_tags(&mut frame);
     frame.put_u8(1); // require_stable
     no_tags(&mut frame);
-    let RequestKind::OffsetFetch(body) = parse(frame).body else { panic!() };
+    let RequestKind::OffsetFetch(body) = parse(frame).body else {
+        panic!()
+    };
     assert!(body.require_stable);
     let topics = body.topics.expect("a topic list");
-    assert_eq!((&*topics[0].name.0, topics[0].partition_indexes.clone()), ("t", vec![0, 1]));
+    assert_eq!(
+        (&*topics[0].name.0, topics[0].partition_indexes.clone()),
+        ("t", vec![0, 1])
+    );
 
     // v6 and v7 allow a null topic list (all committed partitions), as from v2.
     let mut frame = header_v2(ApiKey::OffsetFetch, 7, 141);
@@ -285,24 +417,27 @@ fn offset_fetch_v7_request_and_response() {
     frame.put_u8(0);
     frame.put_u8(0);
     no_tags(&mut frame);
-    let RequestKind::OffsetFetch(body) = parse(frame).body else { panic!() };
+    let RequestKind::OffsetFetch(body) = parse(frame).body else {
+        panic!()
+    };
     assert_eq!((body.topics, body.require_stable), (None, false));
 
-    let response = OffsetFetchResponse::default().with_topics(vec![OffsetFetchResponseTopic::default()
-        .with_name(TopicName(s("t")))
-        .with_partitions(vec![
-            OffsetFetchResponsePartition::default()
-                .with_partition_index(0)
-                .with_committed_offset(42)
-                .with_committed_leader_epoch(5)
-                .with_metadata(Some(s("meta"))),
-            OffsetFetchResponsePartition::default()
-                .with_partition_index(1)
-                .with_committed_offset(-1)
-                .with_committed_leader_epoch(-1)
-                .with_metadata(Some(s("")))
-                .with_error_code(88), // UNSTABLE_OFFSET_COMMIT
-        ])]);
+    let response =
+        OffsetFetchResponse::default().with_topics(vec![OffsetFetchResponseTopic::default()
+            .with_name(TopicName(s("t")))
+            .with_partitions(vec![
+                OffsetFetchResponsePartition::default()
+                    .with_partition_index(0)
+                    .with_committed_offset(42)
+                    .with_committed_leader_epoch(5)
+                    .with_metadata(Some(s("meta"))),
+                OffsetFetchResponsePartition::default()
+                    .with_partition_index(1)
+                    .with_committed_offset(-1)
+                    .with_committed_leader_epoch(-1)
+                    .with_metadata(Some(s("")))
+                    .with_error_code(88), // UNSTABLE_OFFSET_COMMIT
+            ])]);
     let mut expected = response_header_v1(142);
     expected.put_i32(0);
     compact_len(&mut expected, 1);
@@ -323,7 +458,15 @@ fn offset_fetch_v7_request_and_response() {
     no_tags(&mut expected);
     expected.put_i16(0); // top-level error
     no_tags(&mut expected);
-    assert_eq!(encoded(ApiKey::OffsetFetch, 7, 142, ResponseKind::OffsetFetch(response)), expected.to_vec());
+    assert_eq!(
+        encoded(
+            ApiKey::OffsetFetch,
+            7,
+            142,
+            ResponseKind::OffsetFetch(response)
+        ),
+        expected.to_vec()
+    );
 }
 
 #[test]
@@ -332,7 +475,9 @@ fn find_coordinator_v3_request_and_response() {
     compact_string(&mut frame, "g");
     frame.put_i8(0);
     no_tags(&mut frame);
-    let RequestKind::FindCoordinator(body) = parse(frame).body else { panic!() };
+    let RequestKind::FindCoordinator(body) = parse(frame).body else {
+        panic!()
+    };
     assert_eq!((body.key.as_str(), body.key_type), ("g", 0));
 
     let response = FindCoordinatorResponse::default()
@@ -348,7 +493,15 @@ fn find_coordinator_v3_request_and_response() {
     compact_string(&mut expected, "h");
     expected.put_i32(9092);
     no_tags(&mut expected);
-    assert_eq!(encoded(ApiKey::FindCoordinator, 3, 151, ResponseKind::FindCoordinator(response)), expected.to_vec());
+    assert_eq!(
+        encoded(
+            ApiKey::FindCoordinator,
+            3,
+            151,
+            ResponseKind::FindCoordinator(response)
+        ),
+        expected.to_vec()
+    );
 }
 
 #[test]
@@ -358,7 +511,9 @@ fn list_groups_v4_request_and_response() {
     compact_string(&mut frame, "Stable");
     compact_string(&mut frame, "Empty");
     no_tags(&mut frame);
-    let RequestKind::ListGroups(body) = parse(frame).body else { panic!() };
+    let RequestKind::ListGroups(body) = parse(frame).body else {
+        panic!()
+    };
     let states: Vec<&str> = body.states_filter.iter().map(|s| s.as_str()).collect();
     assert_eq!(states, vec!["Stable", "Empty"]);
 
@@ -375,7 +530,15 @@ fn list_groups_v4_request_and_response() {
     compact_string(&mut expected, "Stable");
     no_tags(&mut expected);
     no_tags(&mut expected);
-    assert_eq!(encoded(ApiKey::ListGroups, 4, 161, ResponseKind::ListGroups(response.clone())), expected.to_vec());
+    assert_eq!(
+        encoded(
+            ApiKey::ListGroups,
+            4,
+            161,
+            ResponseKind::ListGroups(response.clone())
+        ),
+        expected.to_vec()
+    );
 
     // v3 is flexible without the state, which the codec leaves out.
     let mut v3 = response_header_v1(161);
@@ -399,8 +562,13 @@ fn describe_groups_v5_and_delete_groups_v2() {
     compact_string(&mut frame, "g");
     frame.put_u8(1); // include authorized operations
     no_tags(&mut frame);
-    let RequestKind::DescribeGroups(body) = parse(frame).body else { panic!() };
-    assert_eq!((&*body.groups[0].0, body.include_authorized_operations), ("g", true));
+    let RequestKind::DescribeGroups(body) = parse(frame).body else {
+        panic!()
+    };
+    assert_eq!(
+        (&*body.groups[0].0, body.include_authorized_operations),
+        ("g", true)
+    );
 
     let response = DescribeGroupsResponse::default().with_groups(vec![DescribedGroup::default()
         .with_group_id(GroupId(s("g")))
@@ -434,16 +602,28 @@ fn describe_groups_v5_and_delete_groups_v2() {
     expected.put_i32(328); // READ | DELETE | DESCRIBE
     no_tags(&mut expected);
     no_tags(&mut expected);
-    assert_eq!(encoded(ApiKey::DescribeGroups, 5, 171, ResponseKind::DescribeGroups(response)), expected.to_vec());
+    assert_eq!(
+        encoded(
+            ApiKey::DescribeGroups,
+            5,
+            171,
+            ResponseKind::DescribeGroups(response)
+        ),
+        expected.to_vec()
+    );
 
     let mut frame = header_v2(ApiKey::DeleteGroups, 2, 180);
     compact_len(&mut frame, 1);
     compact_string(&mut frame, "g");
     no_tags(&mut frame);
-    let RequestKind::DeleteGroups(body) = parse(frame).body else { panic!() };
+    let RequestKind::DeleteGroups(body) = parse(frame).body else {
+        panic!()
+    };
     assert_eq!(&*body.groups_names[0].0, "g");
-    let response = DeleteGroupsResponse::default()
-        .with_results(vec![DeletableGroupResult::default().with_group_id(GroupId(s("g"))).with_error_code(68)]);
+    let response =
+        DeleteGroupsResponse::default().with_results(vec![DeletableGroupResult::default()
+            .with_group_id(GroupId(s("g")))
+            .with_error_code(68)]);
     let mut expected = response_header_v1(181);
     expected.put_i32(0);
     compact_len(&mut expected, 1);
@@ -451,7 +631,15 @@ fn describe_groups_v5_and_delete_groups_v2() {
     expected.put_i16(68); // NON_EMPTY_GROUP
     no_tags(&mut expected);
     no_tags(&mut expected);
-    assert_eq!(encoded(ApiKey::DeleteGroups, 2, 181, ResponseKind::DeleteGroups(response)), expected.to_vec());
+    assert_eq!(
+        encoded(
+            ApiKey::DeleteGroups,
+            2,
+            181,
+            ResponseKind::DeleteGroups(response)
+        ),
+        expected.to_vec()
+    );
 }
 
 #[test]
@@ -467,17 +655,36 @@ fn offset_for_leader_epoch_v4_request_and_response() {
     no_tags(&mut frame);
     no_tags(&mut frame);
     unknown_tag(&mut frame);
-    let RequestKind::OffsetForLeaderEpoch(body) = parse(frame).body else { panic!() };
+    let RequestKind::OffsetForLeaderEpoch(body) = parse(frame).body else {
+        panic!()
+    };
     assert_eq!(body.replica_id.0, -1);
     let p = &body.topics[0].partitions[0];
-    assert_eq!((&*body.topics[0].topic.0, p.partition, p.current_leader_epoch, p.leader_epoch), ("t", 0, 7, 6));
+    assert_eq!(
+        (
+            &*body.topics[0].topic.0,
+            p.partition,
+            p.current_leader_epoch,
+            p.leader_epoch
+        ),
+        ("t", 0, 7, 6)
+    );
 
-    let response = OffsetForLeaderEpochResponse::default().with_topics(vec![OffsetForLeaderTopicResult::default()
-        .with_topic(TopicName(s("t")))
-        .with_partitions(vec![
-            EpochEndOffset::default().with_partition(0).with_leader_epoch(6).with_end_offset(100),
-            EpochEndOffset::default().with_error_code(6).with_partition(1).with_leader_epoch(-1).with_end_offset(-1),
-        ])]);
+    let response = OffsetForLeaderEpochResponse::default().with_topics(vec![
+        OffsetForLeaderTopicResult::default()
+            .with_topic(TopicName(s("t")))
+            .with_partitions(vec![
+                EpochEndOffset::default()
+                    .with_partition(0)
+                    .with_leader_epoch(6)
+                    .with_end_offset(100),
+                EpochEndOffset::default()
+                    .with_error_code(6)
+                    .with_partition(1)
+                    .with_leader_epoch(-1)
+                    .with_end_offset(-1),
+            ]),
+    ]);
     let mut expected = response_header_v1(191);
     expected.put_i32(0);
     compact_len(&mut expected, 1);
@@ -496,7 +703,12 @@ fn offset_for_leader_epoch_v4_request_and_response() {
     no_tags(&mut expected);
     no_tags(&mut expected);
     assert_eq!(
-        encoded(ApiKey::OffsetForLeaderEpoch, 4, 191, ResponseKind::OffsetForLeaderEpoch(response)),
+        encoded(
+            ApiKey::OffsetForLeaderEpoch,
+            4,
+            191,
+            ResponseKind::OffsetForLeaderEpoch(response)
+        ),
         expected.to_vec()
     );
 }

@@ -6,10 +6,17 @@
 //! `encode_response` (response header v1: correlation id and an empty tag buffer).
 
 use bytes::{BufMut, BytesMut};
-use kafka_protocol::messages::create_topics_response::{CreatableTopicConfigs, CreatableTopicResult};
+use kafka_protocol::messages::create_topics_response::{
+    CreatableTopicConfigs, CreatableTopicResult,
+};
 use kafka_protocol::messages::delete_topics_response::DeletableTopicResult;
-use kafka_protocol::messages::metadata_response::{MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic};
-use kafka_protocol::messages::{ApiKey, BrokerId, CreateTopicsResponse, DeleteTopicsResponse, MetadataResponse, RequestKind, ResponseKind};
+use kafka_protocol::messages::metadata_response::{
+    MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
+};
+use kafka_protocol::messages::{
+    ApiKey, BrokerId, CreateTopicsResponse, DeleteTopicsResponse, MetadataResponse, RequestKind,
+    ResponseKind,
+};
 use kafka_protocol::protocol::StrBytes;
 use odradek_protocol::encode_response;
 use uuid::Uuid;
@@ -18,16 +25,23 @@ mod golden_bytes;
 use golden_bytes::*;
 
 /// The topic id used throughout: 16 distinct bytes.
-const TOPIC_ID: [u8; 16] = [0x10, 0x21, 0x32, 0x43, 0x54, 0x65, 0x76, 0x87, 0x98, 0xa9, 0xba, 0xcb, 0xdc, 0xed, 0xfe, 0x0f];
+const TOPIC_ID: [u8; 16] = [
+    0x10, 0x21, 0x32, 0x43, 0x54, 0x65, 0x76, 0x87, 0x98, 0xa9, 0xba, 0xcb, 0xdc, 0xed, 0xfe, 0x0f,
+];
 
 #[test]
 fn metadata_v0_request_with_an_empty_list_decodes_to_an_empty_list() {
     // v0 has no null array: the empty list is how it asks for every topic.
     let mut frame = header_v1(ApiKey::Metadata, 0, 1);
     frame.put_i32(0);
-    let RequestKind::Metadata(body) = parse(frame).body else { panic!() };
+    let RequestKind::Metadata(body) = parse(frame).body else {
+        panic!()
+    };
     assert_eq!(body.topics.map(|t| t.len()), Some(0));
-    assert!(body.allow_auto_topic_creation, "v0–3 always allow auto-creation");
+    assert!(
+        body.allow_auto_topic_creation,
+        "v0–3 always allow auto-creation"
+    );
 }
 
 #[test]
@@ -45,15 +59,24 @@ fn metadata_flexible_requests_v9_to_v11() {
             frame.put_u8(1); // include_cluster_authorized_operations
         }
         frame.put_u8(1); // include_topic_authorized_operations
-        // One unknown tagged field (tag 9, two bytes): skipped.
+                         // One unknown tagged field (tag 9, two bytes): skipped.
         frame.put_slice(&[1, 9, 2, 0xab, 0xcd]);
-        let RequestKind::Metadata(body) = parse(frame).body else { panic!() };
+        let RequestKind::Metadata(body) = parse(frame).body else {
+            panic!()
+        };
         let topics = body.topics.expect("a list");
         assert_eq!(topics.len(), 1, "v{version}");
-        assert_eq!(topics[0].name.as_ref().map(|n| n.0.to_string()), Some("orders".to_string()));
+        assert_eq!(
+            topics[0].name.as_ref().map(|n| n.0.to_string()),
+            Some("orders".to_string())
+        );
         assert!(topics[0].topic_id.is_nil());
         assert!(!body.allow_auto_topic_creation);
-        assert_eq!(body.include_cluster_authorized_operations, version <= 10, "v{version}");
+        assert_eq!(
+            body.include_cluster_authorized_operations,
+            version <= 10,
+            "v{version}"
+        );
         assert!(body.include_topic_authorized_operations);
     }
     // v10: a null name with a topic id (what Kafka 2.8 refuses, but must decode).
@@ -64,15 +87,23 @@ fn metadata_flexible_requests_v9_to_v11() {
     no_tags(&mut frame);
     frame.put_slice(&[1, 0, 0]);
     no_tags(&mut frame);
-    let RequestKind::Metadata(body) = parse(frame).body else { panic!() };
+    let RequestKind::Metadata(body) = parse(frame).body else {
+        panic!()
+    };
     let topics = body.topics.expect("a list");
-    assert_eq!((topics[0].name.clone(), topics[0].topic_id), (None, Uuid::from_bytes(TOPIC_ID)));
+    assert_eq!(
+        (topics[0].name.clone(), topics[0].topic_id),
+        (None, Uuid::from_bytes(TOPIC_ID))
+    );
 }
 
 fn metadata_response() -> ResponseKind {
     ResponseKind::Metadata(
         MetadataResponse::default()
-            .with_brokers(vec![MetadataResponseBroker::default().with_node_id(BrokerId(1)).with_host(StrBytes::from_static_str("h")).with_port(9092)])
+            .with_brokers(vec![MetadataResponseBroker::default()
+                .with_node_id(BrokerId(1))
+                .with_host(StrBytes::from_static_str("h"))
+                .with_port(9092)])
             .with_cluster_id(Some(StrBytes::from_static_str("cid")))
             .with_controller_id(BrokerId(1))
             .with_topics(vec![MetadataResponseTopic::default()
@@ -106,7 +137,10 @@ fn metadata_responses_v0_and_v9_to_v11() {
     v0.put_i32(1);
     v0.put_slice(&[0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 2]);
     v0.put_slice(&[0, 0, 0, 1, 0, 0, 0, 1]);
-    assert_eq!(body_of(encode_response(ApiKey::Metadata, 0, 50, &metadata_response()).unwrap()), v0.to_vec());
+    assert_eq!(
+        body_of(encode_response(ApiKey::Metadata, 0, 50, &metadata_response()).unwrap()),
+        v0.to_vec()
+    );
 
     for version in 9..=11 {
         let mut expected = response_header_v1(51);
@@ -141,7 +175,11 @@ fn metadata_responses_v0_and_v9_to_v11() {
             expected.put_i32(i32::MIN); // cluster_authorized_operations, gone in v11
         }
         no_tags(&mut expected);
-        assert_eq!(body_of(encode_response(ApiKey::Metadata, version, 51, &metadata_response()).unwrap()), expected.to_vec(), "v{version}");
+        assert_eq!(
+            body_of(encode_response(ApiKey::Metadata, version, 51, &metadata_response()).unwrap()),
+            expected.to_vec(),
+            "v{version}"
+        );
     }
 }
 
@@ -165,30 +203,45 @@ fn create_topics_flexible_request_v5_to_v7() {
         frame.put_i32(2500);
         frame.put_u8(1);
         no_tags(&mut frame);
-        let RequestKind::CreateTopics(body) = parse(frame).body else { panic!() };
+        let RequestKind::CreateTopics(body) = parse(frame).body else {
+            panic!()
+        };
         let t = &body.topics[0];
-        assert_eq!((t.name.0.as_str(), t.num_partitions, t.replication_factor), ("a", -1, -1), "v{version}");
+        assert_eq!(
+            (t.name.0.as_str(), t.num_partitions, t.replication_factor),
+            ("a", -1, -1),
+            "v{version}"
+        );
         assert_eq!(t.assignments[0].broker_ids, vec![BrokerId(1), BrokerId(2)]);
-        assert_eq!(t.configs[0].value.as_ref().map(|v| v.to_string()), Some("compact".to_string()));
+        assert_eq!(
+            t.configs[0].value.as_ref().map(|v| v.to_string()),
+            Some("compact".to_string())
+        );
         assert_eq!((body.timeout_ms, body.validate_only), (2500, true));
     }
 }
 
 #[test]
 fn create_topics_responses_v5_to_v7() {
-    let response = ResponseKind::CreateTopics(CreateTopicsResponse::default().with_topics(vec![
-        CreatableTopicResult::default()
-            .with_name(name("a"))
-            .with_topic_id(Uuid::from_bytes(TOPIC_ID))
-            .with_error_message(None)
-            .with_num_partitions(3)
-            .with_replication_factor(2)
-            .with_configs(Some(vec![CreatableTopicConfigs::default()
-                .with_name(StrBytes::from_static_str("cleanup.policy"))
-                .with_value(Some(StrBytes::from_static_str("compact")))
-                .with_config_source(1)])),
-        CreatableTopicResult::default().with_name(name("b")).with_error_code(36).with_error_message(Some(StrBytes::from_static_str("exists"))).with_configs(Some(vec![])),
-    ]));
+    let response = ResponseKind::CreateTopics(
+        CreateTopicsResponse::default().with_topics(vec![
+            CreatableTopicResult::default()
+                .with_name(name("a"))
+                .with_topic_id(Uuid::from_bytes(TOPIC_ID))
+                .with_error_message(None)
+                .with_num_partitions(3)
+                .with_replication_factor(2)
+                .with_configs(Some(vec![CreatableTopicConfigs::default()
+                    .with_name(StrBytes::from_static_str("cleanup.policy"))
+                    .with_value(Some(StrBytes::from_static_str("compact")))
+                    .with_config_source(1)])),
+            CreatableTopicResult::default()
+                .with_name(name("b"))
+                .with_error_code(36)
+                .with_error_message(Some(StrBytes::from_static_str("exists")))
+                .with_configs(Some(vec![])),
+        ]),
+    );
     for version in 5..=7 {
         let mut expected = response_header_v1(61);
         expected.put_i32(0);
@@ -218,7 +271,11 @@ fn create_topics_responses_v5_to_v7() {
         compact_len(&mut expected, 0);
         no_tags(&mut expected);
         no_tags(&mut expected);
-        assert_eq!(body_of(encode_response(ApiKey::CreateTopics, version, 61, &response).unwrap()), expected.to_vec(), "v{version}");
+        assert_eq!(
+            body_of(encode_response(ApiKey::CreateTopics, version, 61, &response).unwrap()),
+            expected.to_vec(),
+            "v{version}"
+        );
     }
 }
 
@@ -231,8 +288,17 @@ fn delete_topics_flexible_requests_v4_to_v6() {
         compact_string(&mut frame, "y");
         frame.put_i32(1500);
         no_tags(&mut frame);
-        let RequestKind::DeleteTopics(body) = parse(frame).body else { panic!() };
-        assert_eq!(body.topic_names.iter().map(|t| t.0.to_string()).collect::<Vec<_>>(), vec!["x", "y"], "v{version}");
+        let RequestKind::DeleteTopics(body) = parse(frame).body else {
+            panic!()
+        };
+        assert_eq!(
+            body.topic_names
+                .iter()
+                .map(|t| t.0.to_string())
+                .collect::<Vec<_>>(),
+            vec!["x", "y"],
+            "v{version}"
+        );
         assert_eq!(body.timeout_ms, 1500);
     }
     // v6: topics by name or by id.
@@ -246,19 +312,40 @@ fn delete_topics_flexible_requests_v4_to_v6() {
     no_tags(&mut frame);
     frame.put_i32(1500);
     no_tags(&mut frame);
-    let RequestKind::DeleteTopics(body) = parse(frame).body else { panic!() };
-    let named: Vec<_> = body.topics.iter().map(|t| (t.name.as_ref().map(|n| n.0.to_string()), t.topic_id)).collect();
-    assert_eq!(named, vec![(Some("x".to_string()), Uuid::nil()), (None, Uuid::from_bytes(TOPIC_ID))]);
+    let RequestKind::DeleteTopics(body) = parse(frame).body else {
+        panic!()
+    };
+    let named: Vec<_> = body
+        .topics
+        .iter()
+        .map(|t| (t.name.as_ref().map(|n| n.0.to_string()), t.topic_id))
+        .collect();
+    assert_eq!(
+        named,
+        vec![
+            (Some("x".to_string()), Uuid::nil()),
+            (None, Uuid::from_bytes(TOPIC_ID))
+        ]
+    );
     assert!(body.topic_names.is_empty());
 }
 
 #[test]
 fn delete_topics_responses_v4_to_v6() {
-    let response = ResponseKind::DeleteTopics(DeleteTopicsResponse::default().with_responses(vec![
-        // The codec's default message is "", Kafka's null.
-        DeletableTopicResult::default().with_name(Some(name("x"))).with_error_code(0).with_error_message(None),
-        DeletableTopicResult::default().with_name(None).with_topic_id(Uuid::from_bytes(TOPIC_ID)).with_error_code(100).with_error_message(None),
-    ]));
+    let response = ResponseKind::DeleteTopics(
+        DeleteTopicsResponse::default().with_responses(vec![
+            // The codec's default message is "", Kafka's null.
+            DeletableTopicResult::default()
+                .with_name(Some(name("x")))
+                .with_error_code(0)
+                .with_error_message(None),
+            DeletableTopicResult::default()
+                .with_name(None)
+                .with_topic_id(Uuid::from_bytes(TOPIC_ID))
+                .with_error_code(100)
+                .with_error_message(None),
+        ]),
+    );
     let mut v6 = response_header_v1(72);
     v6.put_i32(0);
     compact_len(&mut v6, 2);
@@ -273,12 +360,17 @@ fn delete_topics_responses_v4_to_v6() {
     v6.put_u8(0);
     no_tags(&mut v6);
     no_tags(&mut v6);
-    assert_eq!(body_of(encode_response(ApiKey::DeleteTopics, 6, 72, &response).unwrap()), v6.to_vec());
+    assert_eq!(
+        body_of(encode_response(ApiKey::DeleteTopics, 6, 72, &response).unwrap()),
+        v6.to_vec()
+    );
 
-    let response = ResponseKind::DeleteTopics(DeleteTopicsResponse::default().with_responses(vec![DeletableTopicResult::default()
+    let response = ResponseKind::DeleteTopics(DeleteTopicsResponse::default().with_responses(
+        vec![DeletableTopicResult::default()
         .with_name(Some(name("x")))
         .with_error_code(42)
-        .with_error_message(Some(StrBytes::from_static_str("bad")))]));
+        .with_error_message(Some(StrBytes::from_static_str("bad")))],
+    ));
     for version in 4..=5 {
         let mut expected = response_header_v1(73);
         expected.put_i32(0);
@@ -290,6 +382,10 @@ fn delete_topics_responses_v4_to_v6() {
         }
         no_tags(&mut expected);
         no_tags(&mut expected);
-        assert_eq!(body_of(encode_response(ApiKey::DeleteTopics, version, 73, &response).unwrap()), expected.to_vec(), "v{version}");
+        assert_eq!(
+            body_of(encode_response(ApiKey::DeleteTopics, version, 73, &response).unwrap()),
+            expected.to_vec(),
+            "v{version}"
+        );
     }
 }

@@ -33,8 +33,16 @@ pub fn go_program(name: &str) -> PathBuf {
         let dir = Path::new(DEBIAN_GOPATH).join("src").join(library);
         assert!(dir.is_dir(), "{} is missing: {INSTALL_HINT}", dir.display());
     }
-    let source = repo_root().join("tests").join("interop").join("go").join(name);
-    assert!(source.is_dir(), "Go program {} is missing", source.display());
+    let source = repo_root()
+        .join("tests")
+        .join("interop")
+        .join("go")
+        .join(name);
+    assert!(
+        source.is_dir(),
+        "Go program {} is missing",
+        source.display()
+    );
     let out_dir = repo_root().join("target").join("interop-go");
     std::fs::create_dir_all(&out_dir).expect("cannot create target/interop-go");
     let binary = out_dir.join(name);
@@ -49,7 +57,8 @@ pub fn go_program(name: &str) -> PathBuf {
         .env("GO111MODULE", "off")
         .env("GOFLAGS", "")
         .env("GOCACHE", out_dir.join("cache"));
-    run_checked(&mut cmd, None, BUILD_TIMEOUT, &format!("go build {name}")).unwrap_or_else(|e| panic!("{e:#}"));
+    run_checked(&mut cmd, None, BUILD_TIMEOUT, &format!("go build {name}"))
+        .unwrap_or_else(|e| panic!("{e:#}"));
     std::fs::rename(&partial, &binary).expect("cannot move the Go binary into place");
     binary
 }

@@ -15,13 +15,33 @@ fn kafka_go_0_2_produces_and_consumes_through_format_conversion() -> anyhow::Res
     let broker = BrokerProcess::start(BROKER_ID, &[])?;
     let topic = unique_topic("kafka-go");
     create_topic_blocking(broker.addr(), BROKER_ID, &topic, 1)?;
-    let stdout = run_go_program("kafkago_roundtrip", &["-bootstrap", &broker.bootstrap(), "-topic", &topic, "-count", &COUNT.to_string()])?;
+    let stdout = run_go_program(
+        "kafkago_roundtrip",
+        &[
+            "-bootstrap",
+            &broker.bootstrap(),
+            "-topic",
+            &topic,
+            "-count",
+            &COUNT.to_string(),
+        ],
+    )?;
     assert!(stdout.contains(&format!("OK: {COUNT} records")), "{stdout}");
 
     let disk = PartitionOnDisk::read(&broker.log_dir(), &topic, 0)?;
-    assert_eq!(disk.check_contiguous()?, COUNT as i64, "records in the segment files");
-    assert!(disk.batches.iter().all(|b| b.magic == 2), "every stored batch is magic 2");
+    assert_eq!(
+        disk.check_contiguous()?,
+        COUNT as i64,
+        "records in the segment files"
+    );
+    assert!(
+        disk.batches.iter().all(|b| b.magic == 2),
+        "every stored batch is magic 2"
+    );
     let codecs: Vec<Option<Codec>> = disk.batches.iter().map(|b| b.codec()).collect();
-    assert!(codecs.contains(&Some(Codec::None)) && codecs.contains(&Some(Codec::Gzip)), "plain and gzip batches kept their codec: {codecs:?}");
+    assert!(
+        codecs.contains(&Some(Codec::None)) && codecs.contains(&Some(Codec::Gzip)),
+        "plain and gzip batches kept their codec: {codecs:?}"
+    );
     Ok(())
 }

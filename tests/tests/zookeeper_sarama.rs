@@ -16,7 +16,13 @@ fn sarama_cluster_admin_calls_are_answered() -> anyhow::Result<()> {
     let mut cluster = Cluster::start(&[1, 2, 3], &[])?;
     let topic = unique_topic("sarama-admin");
     let bootstrap = cluster.bootstrap();
-    let stdout = run_go_program("sarama_admin", &["-bootstrap", &bootstrap, "-topic", &topic, "-brokers", "3"])?;
-    assert!(stdout.contains("OK: sarama admin calls answered"), "{stdout}");
+    let stdout = run_go_program(
+        "sarama_admin",
+        &["-bootstrap", &bootstrap, "-topic", &topic, "-brokers", "3"],
+    )?;
+    assert!(
+        stdout.contains("OK: sarama admin calls answered"),
+        "{stdout}"
+    );
     Ok(())
 }

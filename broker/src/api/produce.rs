@@ -122,8 +122,6 @@ fn produce_response(responses: Vec<(TopicPartition, PartitionResponse)>, version
     response
 }
 
-const ZSTD: u8 = 4;
-
 /// The records to append for a produce at `version`, or why they are refused.
 fn checked_records(version: i16, records: Bytes) -> Result<Bytes, PartitionResponse> {
     if legacy::is_legacy(&records) {
@@ -132,7 +130,7 @@ fn checked_records(version: i16, records: Bytes) -> Result<Bytes, PartitionRespo
         }
         return legacy::up_convert(&records).map(Bytes::from).map_err(refusal);
     }
-    if (3..7).contains(&version) && BatchHeader::parse(&records).is_some_and(|h| h.compression() == ZSTD) {
+    if (3..7).contains(&version) && BatchHeader::parse(&records).is_some_and(|h| h.compression() == legacy::ZSTD) {
         return Err(PartitionResponse::error(codes::UNSUPPORTED_COMPRESSION_TYPE));
     }
     exactly_one_batch(&records).map(|()| records).map_err(PartitionResponse::error)
@@ -204,7 +202,7 @@ mod tests {
     #[test]
     fn zstd_needs_v7_from_v3_on() {
         let mut zstd = v2_batch();
-        zstd[22] = ZSTD; // attributes, low byte
+        zstd[22] = legacy::ZSTD; // attributes, low byte
         for (version, refused) in [(2, false), (3, true), (6, true), (7, false), (9, false)] {
             let code = checked_records(version, Bytes::from(zstd.clone())).err().map(|r| r.error_code);
             assert_eq!(code, refused.then_some(codes::UNSUPPORTED_COMPRESSION_TYPE), "v{version}");

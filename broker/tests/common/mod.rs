@@ -23,7 +23,11 @@ impl InProcessBroker {
     }
 
     /// Starts a broker on an existing log dir (a restart).
-    pub async fn start_in(broker_id: i32, log_dir: PathBuf, overrides: &[&str]) -> anyhow::Result<BrokerHandle> {
+    pub async fn start_in(
+        broker_id: i32,
+        log_dir: PathBuf,
+        overrides: &[&str],
+    ) -> anyhow::Result<BrokerHandle> {
         let mut all = vec![
             format!("broker.id={broker_id}"),
             "listeners=PLAINTEXT://127.0.0.1:0".to_string(),
@@ -56,7 +60,10 @@ where
         if let Some(v) = probe().await {
             return v;
         }
-        assert!(tokio::time::Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }

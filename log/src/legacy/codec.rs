@@ -67,7 +67,9 @@ pub fn compress_legacy(codec: u8, magic: i8, data: &[u8]) -> Result<Vec<u8>, Str
             Ok(frame)
         }
         GZIP => raw(GZIP, data),
-        other => Err(format!("compression codec {other} cannot be used with magic {magic}")),
+        other => Err(format!(
+            "compression codec {other} cannot be used with magic {magic}"
+        )),
     }
 }
 
@@ -93,7 +95,11 @@ pub fn raw(codec: u8, data: &[u8]) -> Result<Vec<u8>, String> {
 /// Snappy, xerial-framed or raw.
 fn unsnappy(data: &[u8]) -> Result<Vec<u8>, String> {
     let raw_block = |block: &[u8]| {
-        <Snappy as Decompressor<Bytes>>::decompress(&mut Bytes::copy_from_slice(block), |b: &mut Bytes| Ok(b.to_vec())).map_err(|e| format!("cannot decompress: {e}"))
+        <Snappy as Decompressor<Bytes>>::decompress(
+            &mut Bytes::copy_from_slice(block),
+            |b: &mut Bytes| Ok(b.to_vec()),
+        )
+        .map_err(|e| format!("cannot decompress: {e}"))
     };
     if !data.starts_with(XERIAL_MAGIC) {
         return raw_block(data);
@@ -101,9 +107,15 @@ fn unsnappy(data: &[u8]) -> Result<Vec<u8>, String> {
     let mut out = Vec::new();
     let mut at = XERIAL_HEADER_LEN;
     while at < data.len() {
-        let len = data.get(at..at + 4).map(|b| i32::from_be_bytes([b[0], b[1], b[2], b[3]])).ok_or("truncated snappy chunk length")?;
-        let len = usize::try_from(len).map_err(|_| format!("negative snappy chunk length {len}"))?;
-        let block = data.get(at + 4..at + 4 + len).ok_or("truncated snappy chunk")?;
+        let len = data
+            .get(at..at + 4)
+            .map(|b| i32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+            .ok_or("truncated snappy chunk length")?;
+        let len =
+            usize::try_from(len).map_err(|_| format!("negative snappy chunk length {len}"))?;
+        let block = data
+            .get(at + 4..at + 4 + len)
+            .ok_or("truncated snappy chunk")?;
         out.extend(raw_block(block)?);
         at += 4 + len;
     }
@@ -118,11 +130,16 @@ fn set_lz4_header_checksum(frame: &mut [u8], broken: bool) -> Result<(), String>
     }
     let flg = frame[4];
     // FLG bit 3: an 8-byte content size follows BD; bit 0: a 4-byte dictionary id.
-    let descriptor_end = 6 + if flg & 0x08 != 0 { 8 } else { 0 } + if flg & 0x01 != 0 { 4 } else { 0 };
+    let descriptor_end =
+        6 + if flg & 0x08 != 0 { 8 } else { 0 } + if flg & 0x01 != 0 { 4 } else { 0 };
     if frame.len() <= descriptor_end {
         return Err("truncated LZ4 frame descriptor".into());
     }
-    let hashed = if broken { &frame[..descriptor_end] } else { &frame[4..descriptor_end] };
+    let hashed = if broken {
+        &frame[..descriptor_end]
+    } else {
+        &frame[4..descriptor_end]
+    };
     frame[descriptor_end] = (xxh32(hashed) >> 8) as u8;
     Ok(())
 }
@@ -134,27 +151,48 @@ fn xxh32(input: &[u8]) -> u32 {
     const P3: u32 = 3_266_489_917;
     const P4: u32 = 668_265_263;
     const P5: u32 = 374_761_393;
-    let round = |acc: u32, lane: u32| acc.wrapping_add(lane.wrapping_mul(P2)).rotate_left(13).wrapping_mul(P1);
+    let round = |acc: u32, lane: u32| {
+        acc.wrapping_add(lane.wrapping_mul(P2))
+            .rotate_left(13)
+            .wrapping_mul(P1)
+    };
     let mut rest = input;
     let mut h = if input.len() >= 16 {
         let mut v = [P1.wrapping_add(P2), P2, 0, 0u32.wrapping_sub(P1)];
         while rest.len() >= 16 {
             for (i, lane) in v.iter_mut().enumerate() {
-                *lane = round(*lane, u32::from_le_bytes([rest[4 * i], rest[4 * i + 1], rest[4 * i + 2], rest[4 * i + 3]]));
+                *lane = round(
+                    *lane,
+                    u32::from_le_bytes([
+                        rest[4 * i],
+                        rest[4 * i + 1],
+                        rest[4 * i + 2],
+                        rest[4 * i + 3],
+                    ]),
+                );
             }
             rest = &rest[16..];
         }
-        v[0].rotate_left(1).wrapping_add(v[1].rotate_left(7)).wrapping_add(v[2].rotate_left(12)).wrapping_add(v[3].rotate_left(18))
+        v[0].rotate_left(1)
+            .wrapping_add(v[1].rotate_left(7))
+            .wrapping_add(v[2].rotate_left(12))
+            .wrapping_add(v[3].rotate_left(18))
     } else {
         P5
     };
     h = h.wrapping_add(input.len() as u32);
     while rest.len() >= 4 {
-        h = h.wrapping_add(u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]).wrapping_mul(P3)).rotate_left(17).wrapping_mul(P4);
+        h = h
+            .wrapping_add(u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]).wrapping_mul(P3))
+            .rotate_left(17)
+            .wrapping_mul(P4);
         rest = &rest[4..];
     }
     for &b in rest {
-        h = h.wrapping_add(u32::from(b).wrapping_mul(P5)).rotate_left(11).wrapping_mul(P1);
+        h = h
+            .wrapping_add(u32::from(b).wrapping_mul(P5))
+            .rotate_left(11)
+            .wrapping_mul(P1);
     }
     h ^= h >> 15;
     h = h.wrapping_mul(P2);
@@ -172,7 +210,10 @@ mod tests {
         assert_eq!(xxh32(b""), 0x02cc_5d05);
         assert_eq!(xxh32(b"a"), 0x550d_7456);
         assert_eq!(xxh32(b"abc"), 0x32d1_53ff);
-        assert_eq!(xxh32(b"Nobody inspects the spammish repetition"), 0xe229_3b2f);
+        assert_eq!(
+            xxh32(b"Nobody inspects the spammish repetition"),
+            0xe229_3b2f
+        );
     }
 
     #[test]
@@ -181,7 +222,11 @@ mod tests {
         for codec in [NONE, GZIP, SNAPPY, LZ4] {
             for magic in [0, 1] {
                 let packed = compress_legacy(codec, magic, &data).expect("compress");
-                assert_eq!(decompress(codec, magic, &packed).expect("decompress"), data, "codec {codec} magic {magic}");
+                assert_eq!(
+                    decompress(codec, magic, &packed).expect("decompress"),
+                    data,
+                    "codec {codec} magic {magic}"
+                );
             }
         }
     }
@@ -191,7 +236,10 @@ mod tests {
         let data = b"hello hello hello hello".repeat(10);
         let framed = compress_legacy(SNAPPY, 1, &data).unwrap();
         assert!(framed.starts_with(XERIAL_MAGIC));
-        assert_eq!(decompress(SNAPPY, 1, &raw(SNAPPY, &data).unwrap()).unwrap(), data);
+        assert_eq!(
+            decompress(SNAPPY, 1, &raw(SNAPPY, &data).unwrap()).unwrap(),
+            data
+        );
     }
 
     #[test]
@@ -201,6 +249,9 @@ mod tests {
         let v1 = compress_legacy(LZ4, 1, &data).unwrap();
         assert_ne!(v0[6], v1[6], "the checksum byte differs");
         assert_eq!(v0[6], (xxh32(&v0[..6]) >> 8) as u8);
-        assert!(decompress(LZ4, 1, &v0).is_err(), "liblz4 refuses the broken checksum at magic 1");
+        assert!(
+            decompress(LZ4, 1, &v0).is_err(),
+            "liblz4 refuses the broken checksum at magic 1"
+        );
     }
 }

@@ -29,14 +29,19 @@ use crate::batch::{framed_size, BatchHeader, RECORD_BATCH_OVERHEAD};
 
 /// Converts the magic-2 `records` read for a fetch at `fetch_offset` to `to_magic` (0 or 1),
 /// bounded as Kafka bounds it. A batch cut short at the end of `records` is left out.
-pub fn down_convert(records: &[u8], to_magic: i8, fetch_offset: i64) -> Result<Vec<u8>, LegacyError> {
+pub fn down_convert(
+    records: &[u8],
+    to_magic: i8,
+    fetch_offset: i64,
+) -> Result<Vec<u8>, LegacyError> {
     let mut out = Vec::new();
     let mut first_converted = None;
     let mut at = 0;
     while let Some(total) = next_batch_size(records, at) {
         let batch = &records[at..at + total];
         at += total;
-        let header = BatchHeader::parse(batch).ok_or_else(|| LegacyError::Corrupt(format!("unreadable batch header at byte {at}")))?;
+        let header = BatchHeader::parse(batch)
+            .ok_or_else(|| LegacyError::Corrupt(format!("unreadable batch header at byte {at}")))?;
         if header.is_control() {
             continue;
         }
@@ -52,37 +57,104 @@ pub fn down_convert(records: &[u8], to_magic: i8, fetch_offset: i64) -> Result<V
 
 /// The size of the whole batch at `at`, `None` at the end or before a batch cut short.
 fn next_batch_size(records: &[u8], at: usize) -> Option<usize> {
-    let rest = records.get(at..).filter(|r| r.len() >= RECORD_BATCH_OVERHEAD)?;
+    let rest = records
+        .get(at..)
+        .filter(|r| r.len() >= RECORD_BATCH_OVERHEAD)?;
     framed_size(rest).filter(|&n| n <= rest.len())
 }
 
-fn convert_batch(header: &BatchHeader, batch: &[u8], to_magic: i8, fetch_offset: i64, out: &mut Vec<u8>) -> Result<(), LegacyError> {
+fn convert_batch(
+    header: &BatchHeader,
+    batch: &[u8],
+    to_magic: i8,
+    fetch_offset: i64,
+    out: &mut Vec<u8>,
+) -> Result<(), LegacyError> {
     let codec = header.compression();
     if codec == codec::ZSTD {
-        return Err(LegacyError::UnsupportedCompressionType(format!("the batch at offset {} is zstd-compressed, which magic {to_magic} cannot carry", header.base_offset)));
+        return Err(LegacyError::UnsupportedCompressionType(format!(
+            "the batch at offset {} is zstd-compressed, which magic {to_magic} cannot carry",
+            header.base_offset
+        )));
     }
-    let decompress = |data: &mut Bytes, _: Compression| codec::decompress(codec, 2, data).map(Bytes::from).map_err(|e| anyhow_error(&e));
-    let decoded = RecordBatchDecoder::decode_with_custom_compression(&mut Bytes::copy_from_slice(batch), Some(decompress))
-        .map_err(|e| LegacyError::Corrupt(format!("batch at offset {} cannot be decoded: {e}", header.base_offset)))?;
+    let decompress = |data: &mut Bytes, _: Compression| {
+        codec::decompress(codec, 2, data)
+            .map(Bytes::from)
+            .map_err(|e| anyhow_error(&e))
+    };
+    let decoded = RecordBatchDecoder::decode_with_custom_compression(
+        &mut Bytes::copy_from_slice(batch),
+        Some(decompress),
+    )
+    .map_err(|e| {
+        LegacyError::Corrupt(format!(
+            "batch at offset {} cannot be decoded: {e}",
+            header.base_offset
+        ))
+    })?;
     let log_append_time = header.is_log_append_time();
-    let attributes = if to_magic > MAGIC_VALUE_V0 && log_append_time { TIMESTAMP_TYPE_MASK } else { 0 };
-    let timestamp = |t: i64| if log_append_time { header.max_timestamp } else { t };
+    let attributes = if to_magic > MAGIC_VALUE_V0 && log_append_time {
+        TIMESTAMP_TYPE_MASK
+    } else {
+        0
+    };
+    let timestamp = |t: i64| {
+        if log_append_time {
+            header.max_timestamp
+        } else {
+            t
+        }
+    };
     let records = decoded.records;
     if codec == NONE {
         for r in records.iter().filter(|r| r.offset >= fetch_offset) {
-            write_message(out, r.offset, to_magic, attributes, timestamp(r.timestamp), r.key.as_deref(), r.value.as_deref());
+            write_message(
+                out,
+                r.offset,
+                to_magic,
+                attributes,
+                timestamp(r.timestamp),
+                r.key.as_deref(),
+                r.value.as_deref(),
+            );
         }
         return Ok(());
     }
-    let (Some(first), Some(last)) = (records.first(), records.last()) else { return Ok(()) };
+    let (Some(first), Some(last)) = (records.first(), records.last()) else {
+        return Ok(());
+    };
     let mut inner = Vec::new();
     for r in &records {
-        let offset = if to_magic > MAGIC_VALUE_V0 { r.offset - first.offset } else { r.offset };
-        write_message(&mut inner, offset, to_magic, attributes, timestamp(r.timestamp), r.key.as_deref(), r.value.as_deref());
+        let offset = if to_magic > MAGIC_VALUE_V0 {
+            r.offset - first.offset
+        } else {
+            r.offset
+        };
+        write_message(
+            &mut inner,
+            offset,
+            to_magic,
+            attributes,
+            timestamp(r.timestamp),
+            r.key.as_deref(),
+            r.value.as_deref(),
+        );
     }
-    let wrapper_timestamp = if log_append_time { header.max_timestamp } else { records.iter().map(|r| r.timestamp).max().unwrap_or(-1) };
+    let wrapper_timestamp = if log_append_time {
+        header.max_timestamp
+    } else {
+        records.iter().map(|r| r.timestamp).max().unwrap_or(-1)
+    };
     let value = codec::compress_legacy(codec, to_magic, &inner).map_err(LegacyError::Corrupt)?;
-    write_message(out, last.offset, to_magic, attributes | codec as i8, wrapper_timestamp, None, Some(&value));
+    write_message(
+        out,
+        last.offset,
+        to_magic,
+        attributes | codec as i8,
+        wrapper_timestamp,
+        None,
+        Some(&value),
+    );
     Ok(())
 }
 

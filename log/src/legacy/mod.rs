@@ -24,6 +24,8 @@ mod codec;
 mod down_convert;
 mod up_convert;
 
+/// The zstd codec id of a batch's or message's attributes (bits 0–2, the same at every magic).
+pub use codec::ZSTD;
 pub use down_convert::down_convert;
 pub use up_convert::{is_legacy, up_convert};
 
@@ -51,7 +53,10 @@ pub enum LegacyError {
     /// `InvalidRecordException` (INVALID_RECORD). `batch_index` is set where Kafka raises a
     /// `RecordValidationException`, which Produce v8+ reports in `record_errors`.
     #[error("{message}")]
-    Invalid { message: String, batch_index: Option<i32> },
+    Invalid {
+        message: String,
+        batch_index: Option<i32>,
+    },
     /// `InvalidTimestampException` inside a `RecordValidationException` (INVALID_TIMESTAMP).
     #[error("{message}")]
     InvalidTimestamp { message: String, batch_index: i32 },
@@ -62,7 +67,10 @@ pub enum LegacyError {
 
 impl LegacyError {
     fn invalid(message: impl Into<String>, batch_index: Option<i32>) -> LegacyError {
-        LegacyError::Invalid { message: message.into(), batch_index }
+        LegacyError::Invalid {
+            message: message.into(),
+            batch_index,
+        }
     }
 }
 
@@ -91,33 +99,47 @@ impl LegacyMessage<'_> {
 /// `ByteBufferLogInputStream` stops there too); a message whose CRC does not match, whose size
 /// is below the minimum or whose fields overrun it is corrupt.
 fn read_message(buf: &[u8], at: usize) -> Result<Option<(LegacyMessage<'_>, usize)>, LegacyError> {
-    let Some(head) = buf.get(at..at + LOG_OVERHEAD) else { return Ok(None) };
-    let offset = i64::from_be_bytes(head[..8].try_into().expect("8 bytes"));
-    let size = i32::from_be_bytes(head[8..12].try_into().expect("4 bytes"));
+    let Some(head) = buf.get(at..at + LOG_OVERHEAD) else {
+        return Ok(None);
+    };
+    // Invariant: `head` is LOG_OVERHEAD (12) bytes, so these fixed-width slices convert.
+    let offset = i64::from_be_bytes(head[..8].try_into().expect("head[..8] is 8 bytes"));
+    let size = i32::from_be_bytes(head[8..12].try_into().expect("head[8..12] is 4 bytes"));
     if size < RECORD_OVERHEAD_V0 as i32 {
-        return Err(LegacyError::Corrupt(format!("Record size {size} is less than the minimum record overhead ({RECORD_OVERHEAD_V0})")));
+        return Err(LegacyError::Corrupt(format!(
+            "Record size {size} is less than the minimum record overhead ({RECORD_OVERHEAD_V0})"
+        )));
     }
     let end = at + LOG_OVERHEAD + size as usize;
-    let Some(body) = buf.get(at + LOG_OVERHEAD..end) else { return Ok(None) };
-    let stored = u32::from_be_bytes(body[..4].try_into().expect("4 bytes"));
+    let Some(body) = buf.get(at + LOG_OVERHEAD..end) else {
+        return Ok(None);
+    };
+    // Invariant: `body` is `size` >= RECORD_OVERHEAD_V0 bytes, so its CRC, magic and attributes exist.
+    let stored = u32::from_be_bytes(body[..4].try_into().expect("body[..4] is 4 bytes"));
     let computed = IEEE.checksum(&body[4..]);
     if stored != computed {
-        return Err(LegacyError::Corrupt(format!("Record is corrupt (stored crc = {stored}, computed crc = {computed})")));
+        return Err(LegacyError::Corrupt(format!(
+            "Record is corrupt (stored crc = {stored}, computed crc = {computed})"
+        )));
     }
     let magic = body[4] as i8;
     let attributes = body[5] as i8;
-    let corrupt = || LegacyError::Corrupt(format!("Record at offset {offset} overruns its size {size}"));
+    let corrupt = || {
+        LegacyError::Corrupt(format!(
+            "Record at offset {offset} overruns its size {size}"
+        ))
+    };
     let mut pos = 6;
     let timestamp = if magic > MAGIC_VALUE_V0 {
         let t = body.get(pos..pos + 8).ok_or_else(corrupt)?;
         pos += 8;
-        i64::from_be_bytes(t.try_into().expect("8 bytes"))
+        i64::from_be_bytes(t.try_into().expect("`t` was taken as 8 bytes"))
     } else {
         -1
     };
     let mut bytes_field = || -> Result<Option<&[u8]>, LegacyError> {
         let len = body.get(pos..pos + 4).ok_or_else(corrupt)?;
-        let len = i32::from_be_bytes(len.try_into().expect("4 bytes"));
+        let len = i32::from_be_bytes(len.try_into().expect("`len` was taken as 4 bytes"));
         pos += 4;
         if len < 0 {
             return Ok(None);
@@ -128,12 +150,33 @@ fn read_message(buf: &[u8], at: usize) -> Result<Option<(LegacyMessage<'_>, usiz
     };
     let key = bytes_field()?;
     let value = bytes_field()?;
-    Ok(Some((LegacyMessage { offset, magic, attributes, timestamp, key, value }, end)))
+    Ok(Some((
+        LegacyMessage {
+            offset,
+            magic,
+            attributes,
+            timestamp,
+            key,
+            value,
+        },
+        end,
+    )))
 }
 
 /// Appends one legacy message (`LegacyRecord.write`), CRC included.
-fn write_message(out: &mut Vec<u8>, offset: i64, magic: i8, attributes: i8, timestamp: i64, key: Option<&[u8]>, value: Option<&[u8]>) {
-    let size = RECORD_OVERHEAD_V0 + if magic > MAGIC_VALUE_V0 { 8 } else { 0 } + key.map_or(0, <[u8]>::len) + value.map_or(0, <[u8]>::len);
+fn write_message(
+    out: &mut Vec<u8>,
+    offset: i64,
+    magic: i8,
+    attributes: i8,
+    timestamp: i64,
+    key: Option<&[u8]>,
+    value: Option<&[u8]>,
+) {
+    let size = RECORD_OVERHEAD_V0
+        + if magic > MAGIC_VALUE_V0 { 8 } else { 0 }
+        + key.map_or(0, <[u8]>::len)
+        + value.map_or(0, <[u8]>::len);
     out.extend_from_slice(&offset.to_be_bytes());
     out.extend_from_slice(&(size as i32).to_be_bytes());
     let crc_at = out.len();

@@ -23,14 +23,18 @@
 //! FirstTimestamp, the codec here the smallest; every record's absolute timestamp is the same.
 
 use bytes::Bytes;
-use kafka_protocol::records::{Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType};
+use kafka_protocol::records::{
+    Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
+};
 
 use super::codec::{self, NONE};
 use super::{read_message, LegacyError, LegacyMessage, MAGIC_OFFSET};
 
 /// Whether produced `records` are a legacy message set (magic 0 or 1 in the first entry).
 pub fn is_legacy(records: &[u8]) -> bool {
-    records.get(MAGIC_OFFSET).is_some_and(|&magic| (magic as i8) < 2)
+    records
+        .get(MAGIC_OFFSET)
+        .is_some_and(|&magic| (magic as i8) < 2)
 }
 
 /// Validates a legacy message set as Kafka does and rebuilds it as one magic-2 batch.
@@ -40,24 +44,45 @@ pub fn up_convert(records: &[u8]) -> Result<Vec<u8>, LegacyError> {
     while let Some((message, next)) = read_message(records, at)? {
         if let Some(first) = shallow.first().map(|m: &LegacyMessage| m.magic) {
             if message.magic != first {
-                return Err(LegacyError::invalid(format!("Batch magic {} is not the same as the first batch's magic byte {first}", message.magic), None));
+                return Err(LegacyError::invalid(
+                    format!(
+                        "Batch magic {} is not the same as the first batch's magic byte {first}",
+                        message.magic
+                    ),
+                    None,
+                ));
             }
         }
         shallow.push(message);
         at = next;
     }
     if shallow.is_empty() {
-        return Err(LegacyError::invalid("Record batch has no batches at all", None));
+        return Err(LegacyError::invalid(
+            "Record batch has no batches at all",
+            None,
+        ));
     }
-    let source_codec = shallow.iter().map(LegacyMessage::codec).rev().find(|&c| c != NONE).unwrap_or(NONE);
+    let source_codec = shallow
+        .iter()
+        .map(LegacyMessage::codec)
+        .rev()
+        .find(|&c| c != NONE)
+        .unwrap_or(NONE);
     let converted = if source_codec == NONE {
         for message in &shallow {
             check_timestamp_type(message, 0)?;
         }
-        shallow.iter().map(|m| (m.timestamp, m.key, m.value)).map(to_record).collect()
+        shallow
+            .iter()
+            .map(|m| (m.timestamp, m.key, m.value))
+            .map(to_record)
+            .collect()
     } else {
         if shallow.len() > 1 {
-            return Err(LegacyError::invalid("Compressed outer record has more than one batch", None));
+            return Err(LegacyError::invalid(
+                "Compressed outer record has more than one batch",
+                None,
+            ));
         }
         inner_records(&shallow[0])?
     };
@@ -80,18 +105,48 @@ fn inner_records(wrapper: &LegacyMessage) -> Result<Vec<Record>, LegacyError> {
     let magic = wrapper.magic;
     match wrapper.codec() {
         codec::GZIP | codec::SNAPPY | codec::LZ4 => {}
-        codec::ZSTD => return Err(LegacyError::UnsupportedCompressionType(format!("ZStandard compression is not supported for magic {magic}"))),
-        other => return Err(LegacyError::Corrupt(format!("Unknown compression type id {other} in the message at offset {}", wrapper.offset))),
+        codec::ZSTD => {
+            return Err(LegacyError::UnsupportedCompressionType(format!(
+                "ZStandard compression is not supported for magic {magic}"
+            )))
+        }
+        other => {
+            return Err(LegacyError::Corrupt(format!(
+                "Unknown compression type id {other} in the message at offset {}",
+                wrapper.offset
+            )))
+        }
     }
-    let value = wrapper.value.ok_or_else(|| LegacyError::invalid(format!("Found invalid compressed record set with null value (magic = {magic})"), None))?;
-    let inner = codec::decompress(wrapper.codec(), magic, value).map_err(|e| LegacyError::Corrupt(format!("Compressed message set at offset {}: {e}", wrapper.offset)))?;
+    let value = wrapper.value.ok_or_else(|| {
+        LegacyError::invalid(
+            format!("Found invalid compressed record set with null value (magic = {magic})"),
+            None,
+        )
+    })?;
+    let inner = codec::decompress(wrapper.codec(), magic, value).map_err(|e| {
+        LegacyError::Corrupt(format!(
+            "Compressed message set at offset {}: {e}",
+            wrapper.offset
+        ))
+    })?;
     let mut records = Vec::new();
     let mut at = 0;
     while at < inner.len() {
-        let (message, next) = read_message(&inner, at)?.ok_or_else(|| LegacyError::Corrupt(format!("Inner message at byte {at} of the wrapper at offset {} is cut short", wrapper.offset)))?;
+        let (message, next) = read_message(&inner, at)?.ok_or_else(|| {
+            LegacyError::Corrupt(format!(
+                "Inner message at byte {at} of the wrapper at offset {} is cut short",
+                wrapper.offset
+            ))
+        })?;
         let index = records.len() as i32;
         if message.magic != magic {
-            return Err(LegacyError::invalid(format!("Log record magic {} does not match outer magic {magic}", message.magic), Some(index)));
+            return Err(LegacyError::invalid(
+                format!(
+                    "Log record magic {} does not match outer magic {magic}",
+                    message.magic
+                ),
+                Some(index),
+            ));
         }
         if message.codec() != NONE {
             return Err(LegacyError::invalid("Compressed outer record should not have an inner record with a compression attribute set", Some(index)));
@@ -107,7 +162,10 @@ fn inner_records(wrapper: &LegacyMessage) -> Result<Vec<Record>, LegacyError> {
         at = next;
     }
     if records.is_empty() {
-        return Err(LegacyError::invalid("Found invalid compressed record set with no inner records", None));
+        return Err(LegacyError::invalid(
+            "Found invalid compressed record set with no inner records",
+            None,
+        ));
     }
     Ok(records)
 }
@@ -144,7 +202,19 @@ fn encode_v2(mut records: Vec<Record>, codec: u8) -> Result<Vec<u8>, LegacyError
         _ => Compression::None,
     };
     let mut out = bytes::BytesMut::new();
-    RecordBatchEncoder::encode(&mut out, &records, &RecordEncodeOptions { version: 2, compression })
-        .map_err(|e| LegacyError::invalid(format!("cannot rebuild the message set as a record batch: {e}"), None))?;
+    RecordBatchEncoder::encode(
+        &mut out,
+        &records,
+        &RecordEncodeOptions {
+            version: 2,
+            compression,
+        },
+    )
+    .map_err(|e| {
+        LegacyError::invalid(
+            format!("cannot rebuild the message set as a record batch: {e}"),
+            None,
+        )
+    })?;
     Ok(out.to_vec())
 }
